@@ -1,0 +1,672 @@
+#!/usr/bin/env python3
+# Copyright: memwise.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""VM harness for memwise.linux tests: Debian base images and throwaway qemu VMs.
+
+Controller-side test tooling (Python standard library only), used by the Molecule
+scenarios' create/destroy playbooks, by ``make demo`` and by developers directly.
+
+  vmctl.py image --release bookworm        build (or reuse) the cached base image
+  vmctl.py up --state-dir D --vm NAME:RELEASE[:disk=SIZE][:mem=MB] ...
+                                            boot VMs from overlays, wait for SSH,
+                                            write D/instances.json and D/inventory.yml
+  vmctl.py down --state-dir D               stop every VM of D by PID, remove overlays
+  vmctl.py session -- CMD ...               run CMD; every VM booted under it dies
+                                            with it (also on SIGTERM/SIGINT/SIGKILL)
+  vmctl.py accel                            print the accelerator that will be used
+  vmctl.py ps                               list the harness's running qemu processes
+
+Base images are cached by a hash of their recipe under
+$MEMWISE_VM_CACHE (default: $XDG_CACHE_HOME/memwise-vm or ~/.cache/memwise-vm)
+and rebuilt only when the recipe changes; concurrent builds serialise on a lock.
+The apt mirror comes from the host's own apt sources unless $MEMWISE_VM_MIRROR or
+--mirror names one.
+"""
+
+import argparse
+import fcntl
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+RECIPE_VERSION = 3
+RELEASES = {"bookworm": "12", "trixie": "13"}
+PACKAGES = [
+    "systemd-sysv", "udev", "dbus", "openssh-server", "python3", "linux-image-amd64",
+    "initramfs-tools", "iproute2", "ifupdown", "isc-dhcp-client", "procps",
+    "util-linux", "kmod", "e2fsprogs", "btrfs-progs",
+]
+IMAGE_SIZE = "4G"
+SSH_OPTS = [
+    "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "-o", "StrictHostKeyChecking=no",
+    "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+]
+QEMU_MARK = "memwise-vm"
+
+
+class VmError(Exception):
+    """A harness failure with a message for the person running the tests."""
+
+
+def log(msg):
+    sys.stderr.write("vmctl: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def cache_dir():
+    base = os.environ.get("MEMWISE_VM_CACHE")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "memwise-vm")
+    os.makedirs(base, exist_ok=True)
+    return base
+
+
+def run(argv, **kw):
+    """Run a command from an argv list; raise VmError with its output on failure."""
+    kw.setdefault("env", dict(os.environ, LC_ALL="C", LANG="C"))
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, **kw)
+    if proc.returncode != 0:
+        raise VmError("%s failed (rc=%d):\n%s" % (" ".join(argv), proc.returncode, proc.stdout[-4000:]))
+    return proc.stdout
+
+
+class Locked:
+    """An exclusive flock on a file, held for the duration of a with block."""
+
+    def __init__(self, path):
+        self.path = path
+        self.fd = None
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+# ---------------------------------------------------------------- apt mirror
+
+def parse_apt_sources(texts):
+    """Return the first Debian main-archive URI found in apt source texts.
+
+    ``texts`` is a list of (filename, content). Both one-line ``deb URI SUITE ...``
+    files and deb822 ``.sources`` stanzas are understood; security and
+    updates suites are skipped because debootstrap needs the main archive.
+    """
+    for name, text in texts:
+        if name.endswith(".sources"):
+            for stanza in re.split(r"\n\s*\n", text):
+                fields = {}
+                for line in stanza.splitlines():
+                    if line.startswith("#") or ":" not in line or line[:1].isspace():
+                        continue
+                    key, value = line.split(":", 1)
+                    fields[key.strip().lower()] = value.split()
+                if "deb" not in fields.get("types", []) or fields.get("enabled", ["yes"])[0] == "no":
+                    continue
+                suites = fields.get("suites", [])
+                if any(s in RELEASES or s in ("stable", "testing", "sid") for s in suites):
+                    uris = fields.get("uris", [])
+                    if uris:
+                        return uris[0].rstrip("/")
+        else:
+            for line in text.splitlines():
+                words = re.sub(r"\[[^]]*\]", "", line.split("#", 1)[0]).split()
+                if len(words) >= 3 and words[0] == "deb":
+                    suite = words[2]
+                    if suite in RELEASES or suite in ("stable", "testing", "sid"):
+                        return words[1].rstrip("/")
+    return None
+
+
+def host_mirror(explicit=None):
+    mirror = explicit or os.environ.get("MEMWISE_VM_MIRROR")
+    if mirror:
+        return mirror.rstrip("/")
+    texts = []
+    for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*")):
+        if path.endswith((".list", ".sources")) and os.path.isfile(path):
+            with open(path) as f:
+                texts.append((path, f.read()))
+    mirror = parse_apt_sources(texts)
+    if not mirror:
+        raise VmError("no Debian mirror found in the host's apt sources; set MEMWISE_VM_MIRROR")
+    return mirror
+
+
+# ---------------------------------------------------------------- images
+
+def ssh_key():
+    """The harness's SSH key pair (one per cache), created on first use."""
+    keydir = os.path.join(cache_dir(), "ssh")
+    os.makedirs(keydir, mode=0o700, exist_ok=True)
+    key = os.path.join(keydir, "id_ed25519")
+    with Locked(os.path.join(keydir, ".lock")):
+        if not os.path.exists(key):
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "memwise-vm", "-f", key])
+    with open(key + ".pub") as f:
+        return key, f.read().strip()
+
+
+def recipe(release, pubkey):
+    return {
+        "version": RECIPE_VERSION,
+        "release": release,
+        "packages": PACKAGES,
+        "size": IMAGE_SIZE,
+        "pubkey": pubkey,
+        "customise": CUSTOMISE,
+    }
+
+
+def recipe_hash(rec):
+    return hashlib.sha256(json.dumps(rec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+CUSTOMISE = r"""
+set -eu
+R="$1"; HOSTNAME="$2"; PUBKEY="$3"
+echo "$HOSTNAME" > "$R/etc/hostname"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$HOSTNAME" > "$R/etc/hosts"
+echo '/dev/vda / ext4 defaults 0 1' > "$R/etc/fstab"
+mkdir -p "$R/etc/network"
+printf 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n' > "$R/etc/network/interfaces"
+install -d -m 0700 "$R/root/.ssh"
+echo "$PUBKEY" > "$R/root/.ssh/authorized_keys"
+chmod 0600 "$R/root/.ssh/authorized_keys"
+chroot "$R" systemctl enable ssh >/dev/null 2>&1 || true
+chroot "$R" systemctl set-default multi-user.target >/dev/null
+# Slow emulated boots must not give up on the network or on apt timers.
+chroot "$R" systemctl mask apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1 || true
+mkdir -p "$R/etc/systemd/system/networking.service.d"
+printf '[Service]\nTimeoutStartSec=3min\n' > "$R/etc/systemd/system/networking.service.d/memwise-vm.conf"
+: > "$R/etc/machine-id"
+rm -f "$R/var/lib/dbus/machine-id"
+rm -rf "$R/var/cache/apt/archives/"*.deb "$R/var/lib/apt/lists/"*_Packages
+"""
+
+
+def image_dir(release):
+    if release not in RELEASES:
+        raise VmError("unknown release %r; known: %s" % (release, ", ".join(sorted(RELEASES))))
+    _key, pub = ssh_key()
+    rec = recipe(release, pub)
+    return os.path.join(cache_dir(), "images", "%s-%s" % (release, recipe_hash(rec))), rec
+
+
+def pick_kernel(boot):
+    """Return (vmlinuz, initrd) of the newest kernel in a /boot directory."""
+    def vkey(path):
+        ver = os.path.basename(path).split("-", 1)[1]
+        return [int(p) if p.isdigit() else p for p in re.split(r"[.-]", ver)]
+    kernels = sorted(glob.glob(os.path.join(boot, "vmlinuz-*")), key=vkey)
+    if not kernels:
+        raise VmError("no kernel in %s" % boot)
+    vmlinuz = kernels[-1]
+    initrd = os.path.join(boot, "initrd.img-" + os.path.basename(vmlinuz).split("-", 1)[1])
+    if not os.path.exists(initrd):
+        raise VmError("kernel %s has no initrd" % vmlinuz)
+    return vmlinuz, initrd
+
+
+def build_image(release, mirror=None):
+    """Return the directory of the base image for release, building it if needed."""
+    final, rec = image_dir(release)
+    if os.path.exists(os.path.join(final, "manifest.json")):
+        return final
+    images = os.path.dirname(final)
+    os.makedirs(images, exist_ok=True)
+    with Locked(os.path.join(images, ".%s.lock" % release)):
+        if os.path.exists(os.path.join(final, "manifest.json")):
+            return final
+        mirror = host_mirror(mirror)
+        for tool in ("debootstrap", "mkfs.ext4", "qemu-img"):
+            if not shutil.which(tool):
+                raise VmError("%s is missing: apt-get install debootstrap e2fsprogs qemu-utils" % tool)
+        started = time.time()
+        work = tempfile.mkdtemp(prefix=".build-%s-" % release, dir=images)
+        try:
+            rootfs = os.path.join(work, "rootfs")
+            log("building the %s base image from %s (about 2 minutes)" % (release, mirror))
+            run(["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES),
+                 release, rootfs, mirror])
+            run(["sh", "-c", CUSTOMISE, "customise", rootfs, "memwise-" + release, rec["pubkey"]])
+            vmlinuz, initrd = pick_kernel(os.path.join(rootfs, "boot"))
+            shutil.copy(vmlinuz, os.path.join(work, "vmlinuz"))
+            shutil.copy(initrd, os.path.join(work, "initrd.img"))
+            raw = os.path.join(work, "disk.raw")
+            run(["mkfs.ext4", "-q", "-d", rootfs, "-L", "root", raw, IMAGE_SIZE])
+            run(["qemu-img", "convert", "-O", "qcow2", raw, os.path.join(work, "disk.qcow2")])
+            os.unlink(raw)
+            shutil.rmtree(rootfs)
+            manifest = dict(rec, kernel=os.path.basename(vmlinuz), mirror=mirror,
+                            built=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                            build_seconds=round(time.time() - started, 1))
+            with open(os.path.join(work, "manifest.json"), "w") as f:
+                json.dump(manifest, f, indent=2)
+            os.rename(work, final)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        for old in glob.glob(os.path.join(images, release + "-*")):
+            if old != final:
+                shutil.rmtree(old, ignore_errors=True)
+        log("built %s in %.0f s" % (final, time.time() - started))
+    return final
+
+
+# ---------------------------------------------------------------- accelerator
+
+def qemu_base(image, accel, mem, name):
+    return [
+        "qemu-system-x86_64", "-name", "%s,process=%s-%s" % (name, QEMU_MARK, name),
+        "-accel", accel, "-m", str(mem), "-smp", "1",
+        "-display", "none", "-vga", "none", "-monitor", "none", "-serial", "stdio",
+        "-kernel", os.path.join(image, "vmlinuz"), "-initrd", os.path.join(image, "initrd.img"),
+    ]
+
+
+def probe_kvm(image):
+    """Boot the base image under KVM briefly; True when systemd starts in time."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    key = hashlib.sha256(("%s|%s|%s" % (
+        os.uname().release, run(["qemu-system-x86_64", "--version"]).splitlines()[0],
+        [ln for ln in open("/proc/cpuinfo") if ln.startswith("model name")][:1],
+    )).encode()).hexdigest()[:16]
+    record = os.path.join(cache_dir(), "kvm-probe-%s.json" % key)
+    if os.path.exists(record):
+        with open(record) as f:
+            return json.load(f)["works"]
+    work = tempfile.mkdtemp(prefix="kvm-probe-", dir=cache_dir())
+    overlay = os.path.join(work, "probe.qcow2")
+    run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(image, "disk.qcow2"),
+         "-F", "qcow2", overlay])
+    argv = qemu_base(image, "kvm", 512, "kvm-probe") + [
+        "-append", "root=/dev/vda rw console=ttyS0", "-no-reboot",
+        "-drive", "file=%s,if=virtio,format=qcow2" % overlay]
+    logpath = os.path.join(work, "serial.log")
+    works = False
+    with open(logpath, "w") as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+            with open(logpath, errors="replace") as f:
+                console = f.read()
+            if "systemd[1]" in console or "Welcome to" in console:
+                works = True
+                break
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(work, ignore_errors=True)
+    with open(record, "w") as f:
+        json.dump({"works": works, "probed": time.time()}, f)
+    log("KVM probe: %s" % ("works" if works else "does not boot a guest, using TCG"))
+    return works
+
+
+def choose_accel(image):
+    wanted = os.environ.get("MEMWISE_VM_ACCEL", "auto")
+    if wanted not in ("auto", "kvm", "tcg"):
+        raise VmError("MEMWISE_VM_ACCEL must be auto, kvm or tcg, not %r" % wanted)
+    if wanted == "kvm" or (wanted == "auto" and probe_kvm(image)):
+        return "kvm"
+    return "tcg,tb-size=128"
+
+
+# ---------------------------------------------------------------- VMs
+
+def parse_vm_spec(spec):
+    """NAME:RELEASE[:disk=SIZE][:mem=MB] -> dict."""
+    parts = spec.split(":")
+    if len(parts) < 2 or not re.match(r"^[a-z0-9][a-z0-9-]*$", parts[0]):
+        raise VmError("bad VM spec %r: expected NAME:RELEASE[:disk=SIZE][:mem=MB]" % spec)
+    vm = {"name": parts[0], "release": parts[1], "disk": None, "memory": 1024}
+    if vm["release"] not in RELEASES:
+        raise VmError("bad VM spec %r: release must be one of %s" % (spec, ", ".join(RELEASES)))
+    for opt in parts[2:]:
+        key, _, value = opt.partition("=")
+        if key == "disk" and re.match(r"^\d+[KMG]$", value):
+            vm["disk"] = value
+        elif key == "mem" and value.isdigit():
+            vm["memory"] = int(value)
+        else:
+            raise VmError("bad VM spec %r: unknown option %r" % (spec, opt))
+    return vm
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_start_time(pid):
+    """Start time of a live process (None when gone or a zombie): PID reuse cannot fool it."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def alive(pid, start=None):
+    now = proc_start_time(pid)
+    return now is not None and (start is None or now == start)
+
+
+def ssh_argv(key, port, *cmd):
+    return ["ssh"] + SSH_OPTS + ["-i", key, "-p", str(port), "root@127.0.0.1"] + list(cmd)
+
+
+def guard(args):
+    """Run qemu as a child and stop it (and remove its disks) when the owner dies."""
+    with open(args.meta) as f:
+        meta = json.load(f)
+    with open(meta["log"], "ab") as out:
+        proc = subprocess.Popen(meta["argv"], stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+    meta["pid"] = proc.pid
+    meta["guard_pid"] = os.getpid()
+    tmp = args.meta + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(meta, f, indent=2)
+    os.rename(tmp, args.meta)
+
+    def stop(*_):
+        terminate(proc.pid)
+        cleanup_files(meta)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
+    owner, owner_start = meta.get("owner"), meta.get("owner_start")
+    while proc.poll() is None:
+        if owner and not alive(owner, owner_start):
+            stop()
+        time.sleep(1)
+    if owner and not alive(owner, owner_start):
+        cleanup_files(meta)
+
+
+def terminate(pid, grace=8):
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.time() + grace
+    while time.time() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:
+            if not alive(pid):
+                return
+        time.sleep(0.2)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def cleanup_files(meta):
+    for path in (meta.get("overlay"), meta.get("extra_disk")):
+        if path and os.path.exists(path):
+            os.unlink(path)
+
+
+def owner_pid():
+    value = os.environ.get("MEMWISE_VM_OWNER_PID")
+    if not value:
+        return None, None
+    pid = int(value)
+    if not alive(pid):
+        raise VmError("MEMWISE_VM_OWNER_PID=%d is not running" % pid)
+    return pid, proc_start_time(pid)
+
+
+def start_vm(vm, state, key, accel):
+    image = build_image(vm["release"])
+    name = vm["name"]
+    overlay = os.path.join(state, name + ".qcow2")
+    run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(image, "disk.qcow2"),
+         "-F", "qcow2", overlay])
+    extra = None
+    if vm["disk"]:
+        extra = os.path.join(state, name + "-disk2.qcow2")
+        run(["qemu-img", "create", "-q", "-f", "qcow2", extra, vm["disk"]])
+    port = free_port()
+    argv = qemu_base(image, accel, vm["memory"], name) + [
+        "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0 systemd.hostname=%s" % name,
+        # Explicit devices in a fixed order: the root disk always probes as
+        # /dev/vda, the extra disk as /dev/vdb (if=virtio drives are created
+        # after -device ones and would swap the names).
+        "-drive", "file=%s,if=none,id=disk1,format=qcow2" % overlay,
+        "-device", "virtio-blk-pci,drive=disk1,serial=memwise-root",
+        "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22" % port,
+        "-device", "virtio-net-pci,netdev=n0",
+    ]
+    if extra:
+        argv += ["-drive", "file=%s,if=none,id=disk2,format=qcow2" % extra,
+                 "-device", "virtio-blk-pci,drive=disk2,serial=memwise-disk2"]
+    owner, owner_start = owner_pid()
+    meta = dict(vm, port=port, overlay=overlay, extra_disk=extra, argv=argv, accel=accel,
+                log=os.path.join(state, name + ".log"), key=key, owner=owner,
+                owner_start=owner_start, image=image, started=time.time())
+    metapath = os.path.join(state, name + ".json")
+    with open(metapath, "w") as f:
+        json.dump(meta, f, indent=2)
+    open(meta["log"], "w").close()
+    with open(os.path.join(state, name + ".guard.log"), "w") as glog:
+        subprocess.Popen([sys.executable, os.path.abspath(__file__), "_guard", "--meta", metapath],
+                         stdin=subprocess.DEVNULL, stdout=glog, stderr=glog,
+                         start_new_session=True, close_fds=True)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with open(metapath) as f:
+            meta = json.load(f)
+        if meta.get("pid"):
+            return meta
+        time.sleep(0.1)
+    raise VmError("qemu for %s did not start; see %s.guard.log" % (name, name))
+
+
+def wait_ssh(metas, timeout):
+    pending = {m["name"]: m for m in metas}
+    deadline = time.time() + timeout
+    while pending and time.time() < deadline:
+        for name, meta in list(pending.items()):
+            if not alive(meta["pid"]):
+                with open(meta["log"], errors="replace") as f:
+                    tail = f.read()[-3000:]
+                raise VmError("VM %s exited during boot; console log tail:\n%s" % (name, tail))
+            probe = subprocess.run(ssh_argv(meta["key"], meta["port"], "true"),
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+            if probe.returncode == 0:
+                meta["ssh_seconds"] = round(time.time() - meta["started"], 1)
+                log("%s answers on SSH port %d after %.1f s" % (name, meta["port"], meta["ssh_seconds"]))
+                del pending[name]
+        time.sleep(1)
+    if pending:
+        raise VmError("no SSH after %d s from: %s (console logs in the state dir)"
+                      % (timeout, ", ".join(sorted(pending))))
+
+
+def write_inventory(state, metas):
+    instances = [{"instance": m["name"], "address": "127.0.0.1", "user": "root", "port": m["port"],
+                  "identity_file": m["key"], "release": m["release"], "debian": RELEASES[m["release"]],
+                  "ssh_seconds": m.get("ssh_seconds"), "accel": m["accel"]} for m in metas]
+    with open(os.path.join(state, "instances.json"), "w") as f:
+        json.dump(instances, f, indent=2)
+    lines = ["all:", "  hosts:"]
+    for i in instances:
+        lines += ["    %s:" % i["instance"], "      ansible_host: 127.0.0.1",
+                  "      ansible_port: %d" % i["port"], "      ansible_user: root",
+                  "      ansible_ssh_private_key_file: %s" % i["identity_file"],
+                  "      ansible_ssh_common_args: '%s'" % " ".join(SSH_OPTS[:-2]),
+                  "      memwise_vm_release: %s" % i["release"]]
+    with open(os.path.join(state, "inventory.yml"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return instances
+
+
+def up(args):
+    vms = [parse_vm_spec(s) for s in args.vm]
+    names = [v["name"] for v in vms]
+    if len(set(names)) != len(names):
+        raise VmError("VM names must be unique: %s" % ", ".join(names))
+    state = os.path.abspath(args.state_dir)
+    os.makedirs(state, exist_ok=True)
+    key, _pub = ssh_key()
+    for release in sorted({v["release"] for v in vms}):
+        build_image(release, args.mirror)
+    accel = choose_accel(build_image(vms[0]["release"]))
+    metas = []
+    try:
+        for vm in vms:
+            if os.path.exists(os.path.join(state, vm["name"] + ".json")):
+                stop_vm(os.path.join(state, vm["name"] + ".json"))
+            metas.append(start_vm(vm, state, key, accel))
+        wait_ssh(metas, args.timeout)
+    except BaseException:
+        for meta in metas:
+            stop_vm(os.path.join(state, meta["name"] + ".json"))
+        raise
+    print(json.dumps(write_inventory(state, metas), indent=2))
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid) as f:
+            return f.read().replace("\0", " ")
+    except OSError:
+        return ""
+
+
+def stop_vm(metapath):
+    """Stop one VM by its PID file (only if the PID is still that VM) and remove its disks."""
+    try:
+        with open(metapath) as f:
+            meta = json.load(f)
+    except (OSError, ValueError):
+        return
+    pid, gpid = meta.get("pid"), meta.get("guard_pid")
+    if pid and alive(pid) and meta["overlay"] in cmdline(pid):
+        terminate(pid)
+    if gpid and alive(gpid) and metapath in cmdline(gpid):
+        terminate(gpid, grace=3)
+    cleanup_files(meta)
+    os.unlink(metapath)
+
+
+def down(args):
+    state = os.path.abspath(args.state_dir)
+    for metapath in sorted(glob.glob(os.path.join(state, "*.json"))):
+        if not metapath.endswith("instances.json"):
+            stop_vm(metapath)
+    for path in ("instances.json", "inventory.yml"):
+        if os.path.exists(os.path.join(state, path)):
+            os.unlink(os.path.join(state, path))
+
+
+def harness_qemu():
+    """PIDs and command lines of the harness's qemu processes on this host."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % entry) as f:
+                    cmd = f.read().split("\0")
+            except OSError:
+                continue
+            if cmd and cmd[0].endswith("qemu-system-x86_64") and any(QEMU_MARK in c for c in cmd):
+                found.append((int(entry), " ".join(cmd)))
+    return found
+
+
+def session(args):
+    """Run a command; stop every VM booted under it when it ends or is killed."""
+    cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not cmd:
+        raise VmError("session needs a command after --")
+    env = dict(os.environ, MEMWISE_VM_OWNER_PID=str(os.getpid()))
+    child = subprocess.Popen(cmd, env=env)
+
+    def forward(signum, _frame):
+        try:
+            child.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, forward)
+    rc = child.wait()
+    # The guards see this process gone and stop their VMs; the command's own
+    # destroy step normally did so already.
+    return rc
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("image")
+    p.add_argument("--release", action="append", required=True, choices=sorted(RELEASES))
+    p.add_argument("--mirror")
+    p = sub.add_parser("up")
+    p.add_argument("--state-dir", required=True)
+    p.add_argument("--vm", action="append", required=True)
+    p.add_argument("--mirror")
+    p.add_argument("--timeout", type=int, default=300)
+    p = sub.add_parser("down")
+    p.add_argument("--state-dir", required=True)
+    p = sub.add_parser("session")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    sub.add_parser("accel")
+    sub.add_parser("ps")
+    sub.add_parser("mirror")
+    p = sub.add_parser("_guard")
+    p.add_argument("--meta", required=True)
+    args = parser.parse_args(argv)
+    try:
+        if args.cmd == "image":
+            for release in args.release:
+                print(build_image(release, args.mirror))
+        elif args.cmd == "up":
+            up(args)
+        elif args.cmd == "down":
+            down(args)
+        elif args.cmd == "session":
+            return session(args)
+        elif args.cmd == "accel":
+            print(choose_accel(build_image("bookworm")))
+        elif args.cmd == "ps":
+            for pid, cmd in harness_qemu():
+                print(pid, cmd)
+        elif args.cmd == "mirror":
+            print(host_mirror())
+        elif args.cmd == "_guard":
+            guard(args)
+    except VmError as exc:
+        log("error: %s" % exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

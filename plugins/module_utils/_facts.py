@@ -58,8 +58,10 @@ def resolve_subset(requested, valid=None):
         else:
             include.extend(n for n in names if n not in include)
     if unknown:
-        raise MemwiseError("gather_subset: unknown section(s) %s; valid: all, %s (prefix with ! to exclude)"
-                           % (", ".join(unknown), ", ".join(valid)))
+        raise MemwiseError(
+            "gather_subset: unknown section(s) %s; valid: all, %s (prefix with ! to exclude)"
+            % (", ".join(unknown), ", ".join(valid))
+        )
     if not include:
         include = list(valid)
     return [name for name in valid if name in include and name not in exclude]

@@ -26,7 +26,7 @@ def read_text(path, root="/"):
     """
     full = os.path.join(root, path.lstrip("/"))
     try:
-        with open(full, "r", encoding="utf-8", errors="replace") as handle:
+        with open(full, encoding="utf-8", errors="replace") as handle:
             return handle.read(), None
     except OSError as exc:
         if exc.errno == errno.ENOENT:
@@ -61,8 +61,8 @@ def _unescape(path):
     """Undo the octal escapes the kernel uses for spaces and tabs in /proc/swaps paths."""
     out, i = [], 0
     while i < len(path):
-        if path[i] == "\\" and path[i + 1:i + 4].isdigit() and len(path[i + 1:i + 4]) == 3:
-            out.append(chr(int(path[i + 1:i + 4], 8)))
+        if path[i] == "\\" and path[i + 1 : i + 4].isdigit() and len(path[i + 1 : i + 4]) == 3:
+            out.append(chr(int(path[i + 1 : i + 4], 8)))
             i += 4
         else:
             out.append(path[i])
@@ -86,11 +86,13 @@ def parse_swaps(text):
         kind = fields[1]
         if os.path.basename(path).startswith("zram") and path.startswith("/dev/"):
             kind = "zram"
-        devices.append({
-            "path": path,
-            "type": kind,
-            "size": int(fields[2]) * 1024,
-            "used": int(fields[3]) * 1024,
-            "priority": int(fields[4]),
-        })
+        devices.append(
+            {
+                "path": path,
+                "type": kind,
+                "size": int(fields[2]) * 1024,
+                "used": int(fields[3]) * 1024,
+                "priority": int(fields[4]),
+            }
+        )
     return devices

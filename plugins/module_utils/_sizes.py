@@ -17,11 +17,33 @@ import re
 
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
-_BINARY = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4, "P": 1024 ** 5}
-_DECIMAL = {"KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3, "TB": 1000 ** 4, "PB": 1000 ** 5}
+_BINARY = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4, "P": 1024**5}
+_DECIMAL = {"KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4, "PB": 1000**5}
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(i?B?)\s*$", re.IGNORECASE)
 _PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 _HUMAN_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def _number_to_bytes(value, name):
+    """Bytes from an int or float (a bool or anything else is refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        kind = "a boolean, not a size" if isinstance(value, bool) else "not a size"
+        raise MemwiseError("%s: %r is %s; write bytes or a string like '2G'" % (name, value, kind))
+    if value < 0:
+        raise MemwiseError("%s: %s is negative; a size is 0 or more bytes" % (name, value))
+    if value != int(value):
+        raise MemwiseError("%s: %r is not a whole number of bytes" % (name, value))
+    return int(value)
+
+
+def _factor(prefix, suffix):
+    """The multiplier for a unit: ``B``, ``K``/``KiB`` (1024), ``KB`` (1000)...; None if invalid."""
+    prefix = prefix.upper()
+    if not prefix:
+        return 1 if suffix.upper() in ("", "B") else None
+    if suffix.upper() == "B":
+        return _DECIMAL[prefix + "B"]
+    return _BINARY[prefix] if suffix.lower() in ("", "ib") else None
 
 
 def to_bytes(value, total=None, name="size"):
@@ -31,44 +53,27 @@ def to_bytes(value, total=None, name="size"):
     ``100MB`` or ``50%`` (of ``total`` bytes, which must then be given).
     ``name`` is used in error messages (the option or key being parsed).
     """
-    if isinstance(value, bool):
-        raise MemwiseError("%s: %r is a boolean, not a size; write bytes or a string like '2G'" % (name, value))
-    if isinstance(value, int):
-        if value < 0:
-            raise MemwiseError("%s: %d is negative; a size is 0 or more bytes" % (name, value))
-        return value
-    if isinstance(value, float):
-        if value < 0 or value != int(value):
-            raise MemwiseError("%s: %r is not a whole number of bytes" % (name, value))
-        return int(value)
     if not isinstance(value, str):
-        raise MemwiseError("%s: %r is not a size; write bytes or a string like '2G'" % (name, value))
+        return _number_to_bytes(value, name)
     match = _PERCENT_RE.match(value)
     if match:
         if total is None:
-            raise MemwiseError("%s: %r is a percentage, but nothing to take it of is known here; "
-                               "write an absolute size like '2G'" % (name, value))
+            raise MemwiseError(
+                "%s: %r is a percentage, but nothing to take it of is known here; "
+                "write an absolute size like '2G'" % (name, value)
+            )
         percent = float(match.group(1))
         if percent > 100:
             raise MemwiseError("%s: %r is more than 100%%" % (name, value))
         return int(total * percent / 100)
     match = _SIZE_RE.match(value)
-    if not match:
-        raise MemwiseError("%s: %r is not a size; write bytes or a number with K, M, G, T or P "
-                           "(powers of 1024; KB, MB, GB... are powers of 1000), e.g. '2G' or '512M'"
-                           % (name, value))
-    number, prefix, suffix = match.group(1), match.group(2).upper(), match.group(3)
-    if suffix.upper() == "B" and prefix:
-        factor = _DECIMAL[prefix + "B"]
-    elif suffix.lower() == "ib" and prefix:
-        factor = _BINARY[prefix]
-    elif suffix and not prefix:
-        if suffix.upper() != "B":
-            raise MemwiseError("%s: %r is not a size" % (name, value))
-        factor = 1
-    else:
-        factor = _BINARY[prefix]
-    result = float(number) * factor
+    factor = _factor(match.group(2), match.group(3)) if match else None
+    if factor is None:
+        raise MemwiseError(
+            "%s: %r is not a size; write bytes or a number with K, M, G, T or P "
+            "(powers of 1024; KB, MB, GB... are powers of 1000), e.g. '2G' or '512M'" % (name, value)
+        )
+    result = float(match.group(1)) * factor
     if result != int(result):
         raise MemwiseError("%s: %r is not a whole number of bytes" % (name, value))
     return int(result)

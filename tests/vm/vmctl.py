@@ -38,17 +38,37 @@ import sys
 import tempfile
 import time
 
-RECIPE_VERSION = 3
+RECIPE_VERSION = 4
 RELEASES = {"bookworm": "12", "trixie": "13"}
 PACKAGES = [
-    "systemd-sysv", "udev", "dbus", "openssh-server", "python3", "linux-image-amd64",
-    "initramfs-tools", "iproute2", "ifupdown", "isc-dhcp-client", "procps",
-    "util-linux", "kmod", "e2fsprogs", "btrfs-progs",
+    "systemd-sysv",
+    "udev",
+    "dbus",
+    "openssh-server",
+    "python3",
+    "linux-image-amd64",
+    "initramfs-tools",
+    "iproute2",
+    "ifupdown",
+    "isc-dhcp-client",
+    "procps",
+    "util-linux",
+    "kmod",
+    "e2fsprogs",
+    "btrfs-progs",
 ]
 IMAGE_SIZE = "4G"
 SSH_OPTS = [
-    "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "-o", "StrictHostKeyChecking=no",
-    "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=3",
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "LogLevel=ERROR",
 ]
 QEMU_MARK = "memwise-vm"
 
@@ -74,8 +94,7 @@ def cache_dir():
 def run(argv, **kw):
     """Run a command from an argv list; raise VmError with its output on failure."""
     kw.setdefault("env", dict(os.environ, LC_ALL="C", LANG="C"))
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, **kw)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, **kw)
     if proc.returncode != 0:
         raise VmError("%s failed (rc=%d):\n%s" % (" ".join(argv), proc.returncode, proc.stdout[-4000:]))
     return proc.stdout
@@ -99,6 +118,7 @@ class Locked:
 
 
 # ---------------------------------------------------------------- apt mirror
+
 
 def parse_apt_sources(texts):
     """Return the first Debian main-archive URI found in apt source texts.
@@ -150,6 +170,7 @@ def host_mirror(explicit=None):
 
 # ---------------------------------------------------------------- images
 
+
 def ssh_key():
     """The harness's SSH key pair (one per cache), created on first use."""
     keydir = os.path.join(cache_dir(), "ssh")
@@ -184,7 +205,10 @@ echo "$HOSTNAME" > "$R/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$HOSTNAME" > "$R/etc/hosts"
 echo '/dev/vda / ext4 defaults 0 1' > "$R/etc/fstab"
 mkdir -p "$R/etc/network"
-printf 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n' > "$R/etc/network/interfaces"
+# eth0 comes up when udev sees it (ifup@eth0), so boot does not wait in
+# ifupdown-pre's "udevadm settle"; e2scrub_reap is pointless on a throwaway disk.
+printf 'auto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n' > "$R/etc/network/interfaces"
+chroot "$R" systemctl mask ifupdown-pre.service e2scrub_reap.service e2scrub_all.timer >/dev/null 2>&1 || true
 install -d -m 0700 "$R/root/.ssh"
 echo "$PUBKEY" > "$R/root/.ssh/authorized_keys"
 chmod 0600 "$R/root/.ssh/authorized_keys"
@@ -210,9 +234,11 @@ def image_dir(release):
 
 def pick_kernel(boot):
     """Return (vmlinuz, initrd) of the newest kernel in a /boot directory."""
+
     def vkey(path):
         ver = os.path.basename(path).split("-", 1)[1]
         return [int(p) if p.isdigit() else p for p in re.split(r"[.-]", ver)]
+
     kernels = sorted(glob.glob(os.path.join(boot, "vmlinuz-*")), key=vkey)
     if not kernels:
         raise VmError("no kernel in %s" % boot)
@@ -221,6 +247,26 @@ def pick_kernel(boot):
     if not os.path.exists(initrd):
         raise VmError("kernel %s has no initrd" % vmlinuz)
     return vmlinuz, initrd
+
+
+def remove_tree(path):
+    """Remove a build tree, first detaching mounts a killed debootstrap left in it."""
+    path = os.path.realpath(path)
+    with open("/proc/mounts") as f:
+        mounts = [line.split()[1].replace("\\040", " ") for line in f]
+    for mnt in sorted((m for m in mounts if m == path or m.startswith(path + "/")), reverse=True):
+        subprocess.run(["umount", "-l", mnt], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def build_images(releases, mirror=None):
+    """Build (or reuse) several base images side by side; return {release: dir}."""
+    import concurrent.futures
+
+    releases = sorted(set(releases))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {r: pool.submit(build_image, r, mirror) for r in releases}
+        return {r: f.result() for r, f in futures.items()}
 
 
 def build_image(release, mirror=None):
@@ -233,6 +279,8 @@ def build_image(release, mirror=None):
     with Locked(os.path.join(images, ".%s.lock" % release)):
         if os.path.exists(os.path.join(final, "manifest.json")):
             return final
+        for stale in glob.glob(os.path.join(images, ".build-%s-*" % release)):
+            remove_tree(stale)  # left by a build that was killed; we hold its lock now
         mirror = host_mirror(mirror)
         for tool in ("debootstrap", "mkfs.ext4", "qemu-img"):
             if not shutil.which(tool):
@@ -242,8 +290,7 @@ def build_image(release, mirror=None):
         try:
             rootfs = os.path.join(work, "rootfs")
             log("building the %s base image from %s (about 2 minutes)" % (release, mirror))
-            run(["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES),
-                 release, rootfs, mirror])
+            run(["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES), release, rootfs, mirror])
             run(["sh", "-c", CUSTOMISE, "customise", rootfs, "memwise-" + release, rec["pubkey"]])
             vmlinuz, initrd = pick_kernel(os.path.join(rootfs, "boot"))
             shutil.copy(vmlinuz, os.path.join(work, "vmlinuz"))
@@ -253,30 +300,51 @@ def build_image(release, mirror=None):
             run(["qemu-img", "convert", "-O", "qcow2", raw, os.path.join(work, "disk.qcow2")])
             os.unlink(raw)
             shutil.rmtree(rootfs)
-            manifest = dict(rec, kernel=os.path.basename(vmlinuz), mirror=mirror,
-                            built=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                            build_seconds=round(time.time() - started, 1))
+            manifest = dict(
+                rec,
+                kernel=os.path.basename(vmlinuz),
+                mirror=mirror,
+                built=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                build_seconds=round(time.time() - started, 1),
+            )
             with open(os.path.join(work, "manifest.json"), "w") as f:
                 json.dump(manifest, f, indent=2)
             os.rename(work, final)
         except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
+            remove_tree(work)
             raise
         for old in glob.glob(os.path.join(images, release + "-*")):
             if old != final:
-                shutil.rmtree(old, ignore_errors=True)
+                remove_tree(old)
         log("built %s in %.0f s" % (final, time.time() - started))
     return final
 
 
 # ---------------------------------------------------------------- accelerator
 
+
 def qemu_base(image, accel, mem, name):
     return [
-        "qemu-system-x86_64", "-name", "%s,process=%s-%s" % (name, QEMU_MARK, name),
-        "-accel", accel, "-m", str(mem), "-smp", "1",
-        "-display", "none", "-vga", "none", "-monitor", "none", "-serial", "stdio",
-        "-kernel", os.path.join(image, "vmlinuz"), "-initrd", os.path.join(image, "initrd.img"),
+        "qemu-system-x86_64",
+        "-name",
+        "%s,process=%s-%s" % (name, QEMU_MARK, name),
+        "-accel",
+        accel,
+        "-m",
+        str(mem),
+        "-smp",
+        "1",
+        "-nodefaults",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+        "-kernel",
+        os.path.join(image, "vmlinuz"),
+        "-initrd",
+        os.path.join(image, "initrd.img"),
     ]
 
 
@@ -284,21 +352,30 @@ def probe_kvm(image):
     """Boot the base image under KVM briefly; True when systemd starts in time."""
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return False
-    key = hashlib.sha256(("%s|%s|%s" % (
-        os.uname().release, run(["qemu-system-x86_64", "--version"]).splitlines()[0],
-        [ln for ln in open("/proc/cpuinfo") if ln.startswith("model name")][:1],
-    )).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        (
+            "%s|%s|%s"
+            % (
+                os.uname().release,
+                run(["qemu-system-x86_64", "--version"]).splitlines()[0],
+                [ln for ln in open("/proc/cpuinfo") if ln.startswith("model name")][:1],
+            )
+        ).encode()
+    ).hexdigest()[:16]
     record = os.path.join(cache_dir(), "kvm-probe-%s.json" % key)
     if os.path.exists(record):
         with open(record) as f:
             return json.load(f)["works"]
     work = tempfile.mkdtemp(prefix="kvm-probe-", dir=cache_dir())
     overlay = os.path.join(work, "probe.qcow2")
-    run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(image, "disk.qcow2"),
-         "-F", "qcow2", overlay])
+    run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(image, "disk.qcow2"), "-F", "qcow2", overlay])
     argv = qemu_base(image, "kvm", 512, "kvm-probe") + [
-        "-append", "root=/dev/vda rw console=ttyS0", "-no-reboot",
-        "-drive", "file=%s,if=virtio,format=qcow2" % overlay]
+        "-append",
+        "root=/dev/vda rw console=ttyS0",
+        "-no-reboot",
+        "-drive",
+        "file=%s,if=virtio,format=qcow2" % overlay,
+    ]
     logpath = os.path.join(work, "serial.log")
     works = False
     with open(logpath, "w") as out:
@@ -330,6 +407,7 @@ def choose_accel(image):
 
 
 # ---------------------------------------------------------------- VMs
+
 
 def parse_vm_spec(spec):
     """NAME:RELEASE[:disk=SIZE][:mem=MB] -> dict."""
@@ -393,12 +471,23 @@ def guard(args):
         cleanup_files(meta)
         os._exit(0)
 
+    def owner_gone():
+        # The session was killed outright (SIGKILL): end the rest of the work it
+        # ran (Molecule, ansible-playbook) too, then this VM.
+        group = meta.get("owner_group")
+        if group and group != os.getpgid(0):
+            try:
+                os.killpg(group, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+        stop()
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, stop)
     owner, owner_start = meta.get("owner"), meta.get("owner_start")
     while proc.poll() is None:
         if owner and not alive(owner, owner_start):
-            stop()
+            owner_gone()
         time.sleep(1)
     if owner and not alive(owner, owner_start):
         cleanup_files(meta)
@@ -444,38 +533,63 @@ def start_vm(vm, state, key, accel):
     image = build_image(vm["release"])
     name = vm["name"]
     overlay = os.path.join(state, name + ".qcow2")
-    run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(image, "disk.qcow2"),
-         "-F", "qcow2", overlay])
+    run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(image, "disk.qcow2"), "-F", "qcow2", overlay])
     extra = None
     if vm["disk"]:
         extra = os.path.join(state, name + "-disk2.qcow2")
         run(["qemu-img", "create", "-q", "-f", "qcow2", extra, vm["disk"]])
     port = free_port()
     argv = qemu_base(image, accel, vm["memory"], name) + [
-        "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0 systemd.hostname=%s" % name,
+        "-append",
+        "root=/dev/vda rw console=ttyS0 quiet net.ifnames=0 systemd.hostname=%s" % name,
         # Explicit devices in a fixed order: the root disk always probes as
         # /dev/vda, the extra disk as /dev/vdb (if=virtio drives are created
         # after -device ones and would swap the names).
-        "-drive", "file=%s,if=none,id=disk1,format=qcow2" % overlay,
-        "-device", "virtio-blk-pci,drive=disk1,serial=memwise-root",
-        "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22" % port,
-        "-device", "virtio-net-pci,netdev=n0",
+        "-drive",
+        "file=%s,if=none,id=disk1,format=qcow2" % overlay,
+        "-device",
+        "virtio-blk-pci,drive=disk1,serial=memwise-root",
+        "-netdev",
+        "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22" % port,
+        "-device",
+        "virtio-net-pci,netdev=n0",
     ]
     if extra:
-        argv += ["-drive", "file=%s,if=none,id=disk2,format=qcow2" % extra,
-                 "-device", "virtio-blk-pci,drive=disk2,serial=memwise-disk2"]
+        argv += [
+            "-drive",
+            "file=%s,if=none,id=disk2,format=qcow2" % extra,
+            "-device",
+            "virtio-blk-pci,drive=disk2,serial=memwise-disk2",
+        ]
     owner, owner_start = owner_pid()
-    meta = dict(vm, port=port, overlay=overlay, extra_disk=extra, argv=argv, accel=accel,
-                log=os.path.join(state, name + ".log"), key=key, owner=owner,
-                owner_start=owner_start, image=image, started=time.time())
+    meta = dict(
+        vm,
+        port=port,
+        overlay=overlay,
+        extra_disk=extra,
+        argv=argv,
+        accel=accel,
+        log=os.path.join(state, name + ".log"),
+        key=key,
+        owner=owner,
+        owner_start=owner_start,
+        owner_group=os.getpgid(0) if owner else None,
+        image=image,
+        started=time.time(),
+    )
     metapath = os.path.join(state, name + ".json")
     with open(metapath, "w") as f:
         json.dump(meta, f, indent=2)
     open(meta["log"], "w").close()
     with open(os.path.join(state, name + ".guard.log"), "w") as glog:
-        subprocess.Popen([sys.executable, os.path.abspath(__file__), "_guard", "--meta", metapath],
-                         stdin=subprocess.DEVNULL, stdout=glog, stderr=glog,
-                         start_new_session=True, close_fds=True)
+        subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "_guard", "--meta", metapath],
+            stdin=subprocess.DEVNULL,
+            stdout=glog,
+            stderr=glog,
+            start_new_session=True,
+            close_fds=True,
+        )
     deadline = time.time() + 10
     while time.time() < deadline:
         with open(metapath) as f:
@@ -495,47 +609,93 @@ def wait_ssh(metas, timeout):
                 with open(meta["log"], errors="replace") as f:
                     tail = f.read()[-3000:]
                 raise VmError("VM %s exited during boot; console log tail:\n%s" % (name, tail))
-            probe = subprocess.run(ssh_argv(meta["key"], meta["port"], "true"),
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+            probe = subprocess.run(
+                ssh_argv(meta["key"], meta["port"], "true"),
+                check=False,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             if probe.returncode == 0:
                 meta["ssh_seconds"] = round(time.time() - meta["started"], 1)
                 log("%s answers on SSH port %d after %.1f s" % (name, meta["port"], meta["ssh_seconds"]))
                 del pending[name]
         time.sleep(1)
     if pending:
-        raise VmError("no SSH after %d s from: %s (console logs in the state dir)"
-                      % (timeout, ", ".join(sorted(pending))))
+        raise VmError(
+            "no SSH after %d s from: %s (console logs in the state dir)" % (timeout, ", ".join(sorted(pending)))
+        )
 
 
 def write_inventory(state, metas):
-    instances = [{"instance": m["name"], "address": "127.0.0.1", "user": "root", "port": m["port"],
-                  "identity_file": m["key"], "release": m["release"], "debian": RELEASES[m["release"]],
-                  "ssh_seconds": m.get("ssh_seconds"), "accel": m["accel"]} for m in metas]
+    instances = [
+        {
+            "instance": m["name"],
+            "address": "127.0.0.1",
+            "user": "root",
+            "port": m["port"],
+            "identity_file": m["key"],
+            "release": m["release"],
+            "debian": RELEASES[m["release"]],
+            "ssh_seconds": m.get("ssh_seconds"),
+            "accel": m["accel"],
+        }
+        for m in metas
+    ]
     with open(os.path.join(state, "instances.json"), "w") as f:
         json.dump(instances, f, indent=2)
     lines = ["all:", "  hosts:"]
     for i in instances:
-        lines += ["    %s:" % i["instance"], "      ansible_host: 127.0.0.1",
-                  "      ansible_port: %d" % i["port"], "      ansible_user: root",
-                  "      ansible_ssh_private_key_file: %s" % i["identity_file"],
-                  "      ansible_ssh_common_args: '%s'" % " ".join(SSH_OPTS[:-2]),
-                  "      memwise_vm_release: %s" % i["release"]]
+        lines += [
+            "    %s:" % i["instance"],
+            "      ansible_host: 127.0.0.1",
+            "      ansible_port: %d" % i["port"],
+            "      ansible_user: root",
+            "      ansible_ssh_private_key_file: %s" % i["identity_file"],
+            "      ansible_ssh_common_args: '%s'" % " ".join(SSH_OPTS[:-2]),
+            "      memwise_vm_release: %s" % i["release"],
+        ]
     with open(os.path.join(state, "inventory.yml"), "w") as f:
         f.write("\n".join(lines) + "\n")
     return instances
 
 
+def parse_platforms(text):
+    """Molecule platforms (JSON list of {name, release, disk, memory}) -> VM dicts."""
+    try:
+        platforms = json.loads(text)
+    except ValueError as exc:
+        raise VmError("--platforms is not JSON: %s" % exc) from None
+    vms = []
+    for p in platforms:
+        unknown = sorted(set(p) - {"name", "release", "disk", "memory", "groups", "children"})
+        if unknown:
+            raise VmError(
+                "platform %s: unknown key(s) %s; known: name, release, disk, memory"
+                % (p.get("name"), ", ".join(unknown))
+            )
+        spec = "%s:%s" % (p.get("name"), p.get("release", "bookworm"))
+        if p.get("disk"):
+            spec += ":disk=%s" % p["disk"]
+        if p.get("memory"):
+            spec += ":mem=%s" % p["memory"]
+        vms.append(parse_vm_spec(spec))
+    return vms
+
+
 def up(args):
-    vms = [parse_vm_spec(s) for s in args.vm]
+    vms = [parse_vm_spec(s) for s in args.vm or []]
+    if args.platforms:
+        vms += parse_platforms(args.platforms)
+    if not vms:
+        raise VmError("up needs --vm NAME:RELEASE or --platforms JSON")
     names = [v["name"] for v in vms]
     if len(set(names)) != len(names):
         raise VmError("VM names must be unique: %s" % ", ".join(names))
     state = os.path.abspath(args.state_dir)
     os.makedirs(state, exist_ok=True)
     key, _pub = ssh_key()
-    for release in sorted({v["release"] for v in vms}):
-        build_image(release, args.mirror)
+    build_images([v["release"] for v in vms], args.mirror)
     accel = choose_accel(build_image(vms[0]["release"]))
     metas = []
     try:
@@ -585,40 +745,92 @@ def down(args):
             os.unlink(os.path.join(state, path))
 
 
-def harness_qemu():
-    """PIDs and command lines of the harness's qemu processes on this host."""
+def harness_processes(kind="qemu", owner=None):
+    """(pid, cmdline) of the harness's qemu processes (kind="qemu") or VM guards
+    (kind="guard") on this host; with ``owner``, only those booted under that session."""
     found = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/cmdline" % entry) as f:
-                    cmd = f.read().split("\0")
-            except OSError:
-                continue
-            if cmd and cmd[0].endswith("qemu-system-x86_64") and any(QEMU_MARK in c for c in cmd):
-                found.append((int(entry), " ".join(cmd)))
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry) as f:
+                cmd = f.read().split("\0")
+            environ = ""
+            if owner is not None:
+                with open("/proc/%s/environ" % entry) as f:
+                    environ = f.read()
+        except OSError:
+            continue
+        if kind == "qemu":
+            match = cmd[0].endswith("qemu-system-x86_64") and any(QEMU_MARK in c for c in cmd)
+        else:
+            match = "_guard" in cmd and any(c.endswith("vmctl.py") for c in cmd)
+        if match and (owner is None or "MEMWISE_VM_OWNER_PID=%d\0" % owner in environ + "\0"):
+            found.append((int(entry), " ".join(cmd)))
     return found
 
 
+def stop_session_vms(owner):
+    """Ask every guard of a session to stop its VM; wait until they are gone."""
+    guards = harness_processes("guard", owner)
+    for pid, _cmd in guards:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + 15
+    while time.time() < deadline and any(alive(pid) for pid, _cmd in guards):
+        time.sleep(0.2)
+
+
 def session(args):
-    """Run a command; stop every VM booted under it when it ends or is killed."""
+    """Run a command; stop it and every VM booted under it when it ends or is killed.
+
+    The command runs in its own process group. SIGINT/SIGTERM/SIGHUP to this
+    process, or the death of its parent (``make`` killed by PID), end that
+    group: SIGTERM, then SIGKILL after a grace period. Each VM's guard watches
+    this process and stops its qemu and deletes its overlay when it is gone,
+    also when this process itself is killed with SIGKILL.
+    """
     cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not cmd:
         raise VmError("session needs a command after --")
     env = dict(os.environ, MEMWISE_VM_OWNER_PID=str(os.getpid()))
-    child = subprocess.Popen(cmd, env=env)
+    parent = os.getppid()
+    child = subprocess.Popen(cmd, env=env, start_new_session=True)
+    stopping = []
 
-    def forward(signum, _frame):
+    def stop(*_):
+        stopping.append(time.time())
         try:
-            child.send_signal(signum)
+            os.killpg(child.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, forward)
-    rc = child.wait()
-    # The guards see this process gone and stop their VMs; the command's own
-    # destroy step normally did so already.
+        signal.signal(sig, stop)
+    while True:
+        try:
+            rc = child.wait(timeout=1)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        if not stopping and os.getppid() != parent:
+            log("session: parent process %d is gone, stopping %s" % (parent, cmd[0]))
+            stop()
+        if stopping and time.time() - stopping[0] > 20:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    try:
+        os.killpg(child.pid, signal.SIGKILL)  # stragglers of the group
+    except ProcessLookupError:
+        pass
+    if stopping:
+        # Stop this session's VMs now rather than when the guards notice.
+        stop_session_vms(os.getpid())
+        return 128 + signal.SIGTERM if rc == 0 else rc
     return rc
 
 
@@ -630,7 +842,8 @@ def main(argv=None):
     p.add_argument("--mirror")
     p = sub.add_parser("up")
     p.add_argument("--state-dir", required=True)
-    p.add_argument("--vm", action="append", required=True)
+    p.add_argument("--vm", action="append")
+    p.add_argument("--platforms", help="JSON list of Molecule platforms")
     p.add_argument("--mirror")
     p.add_argument("--timeout", type=int, default=300)
     p = sub.add_parser("down")
@@ -645,8 +858,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         if args.cmd == "image":
-            for release in args.release:
-                print(build_image(release, args.mirror))
+            for _release, path in sorted(build_images(args.release, args.mirror).items()):
+                print(path)
         elif args.cmd == "up":
             up(args)
         elif args.cmd == "down":
@@ -656,7 +869,7 @@ def main(argv=None):
         elif args.cmd == "accel":
             print(choose_accel(build_image("bookworm")))
         elif args.cmd == "ps":
-            for pid, cmd in harness_qemu():
+            for pid, cmd in harness_processes("qemu"):
                 print(pid, cmd)
         elif args.cmd == "mirror":
             print(host_mirror())

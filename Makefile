@@ -1,0 +1,121 @@
+# memwise.linux developer entry points. `make help` lists the targets.
+#
+# Everything runs from a pinned virtualenv (.venv, from tests/requirements.txt)
+# and sees this checkout as the collection memwise.linux through
+# .build/collections/ansible_collections/memwise/linux (a symlink), so nothing
+# is installed by hand. VMs come from tests/vm/vmctl.py; every target that
+# boots VMs runs under `vmctl.py session`, which stops them when the target
+# ends or is killed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.memwise-installed
+BUILD := $(CURDIR)/.build
+COLLECTIONS := $(BUILD)/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/memwise/linux
+VMCTL := $(BIN)/python tests/vm/vmctl.py
+# Scenarios for `make integration`: all of extensions/molecule/*/ by default.
+SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
+# `make demo KEEP=1` leaves the demo VMs running (stop them with `make demo-down`).
+KEEP ?= 0
+DEMO_STATE := $(BUILD)/demo
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
+export ANSIBLE_HOST_KEY_CHECKING := false
+export ANSIBLE_PIPELINING := true
+export ANSIBLE_NOCOLOR ?= $(if $(CI),1,)
+export PY_COLORS ?= $(if $(CI),0,1)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv collection demo demo-down test lint sanity units harness integration \
+        docs build bench images vm-up vm-down clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): tests/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r tests/requirements.txt
+	touch $@
+
+venv: $(STAMP) ## Create .venv from the pinned requirements
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+collection: $(STAMP) $(COLLECTION_LINK)
+
+demo: collection images ## Boot a Debian 12 + 13 fleet, run what the collection offers, report
+	$(VMCTL) session -- tests/demo/run.sh "$(DEMO_STATE)" "$(KEEP)"
+
+demo-down: ## Stop the VMs a `make demo KEEP=1` left running
+	$(VMCTL) down --state-dir $(DEMO_STATE)
+
+test: lint sanity units build harness integration ## Everything CI runs: lint, sanity, units, build, VM tests
+	@echo "make test: all checks passed"
+
+lint: collection ## ansible-lint (production profile), ruff, changelog and docs lint
+	ansible-lint --profile production
+	ruff check plugins tests benchmarks
+	ruff format --check plugins tests benchmarks
+	antsibull-changelog lint
+	antsibull-docs lint-collection-docs --plugin-docs .
+
+sanity: collection ## ansible-test sanity (offline) on a staged copy under ansible_collections/
+	$(BIN)/python tests/tools/sanity.py --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+units: collection ## pytest over captured fixtures (tests/unit) and the VM harness' pure logic
+	cd $(COLLECTIONS)/ansible_collections/memwise/linux && \
+	  pytest -q -n 2 -p no:cacheprovider tests/unit tests/vm/test_vmctl.py
+
+harness: collection images ## Kill `make integration` halfway and prove no qemu or overlay is left
+	pytest -q -p no:cacheprovider tests/vm/test_kill.py
+
+integration: collection images ## Every Molecule scenario on real VMs (SCENARIOS="smoke ..." to pick)
+	@for s in $(SCENARIOS); do \
+	  echo "== molecule test -s $$s"; \
+	  $(VMCTL) session -- molecule test -s $$s || exit $$?; \
+	done
+
+images: collection ## Build (or reuse) the cached Debian 12 and 13 base images
+	$(VMCTL) image --release bookworm --release trixie
+
+docs: collection ## Build the collection docs (antsibull-docs + Sphinx) into docs/_build/html
+	$(BIN)/python -m pip install --quiet -r docs/requirements.txt
+	rm -rf $(BUILD)/docsite
+	antsibull-docs sphinx-init --use-current --lenient --dest-dir $(BUILD)/docsite \
+	  --project memwise.linux --copyright "memwise.linux contributors" --title "memwise.linux" \
+	  --extra-conf intersphinx_mapping={} memwise.linux
+	cp docs/*.md $(BUILD)/docsite/rst/ 2>/dev/null || true
+	cd $(BUILD)/docsite && antsibull-docs collection --use-current --dest-dir rst memwise.linux
+	$(BIN)/python tests/tools/docs_index.py $(BUILD)/docsite/rst
+	sphinx-build -q -W --keep-going -b html $(BUILD)/docsite/rst docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
+
+build: collection ## ansible-galaxy collection build, then check the tarball's contents
+	rm -rf $(BUILD)/dist && mkdir -p $(BUILD)/dist
+	ansible-galaxy collection build --force --output-path $(BUILD)/dist .
+	$(BIN)/python tests/tools/check_tarball.py $(BUILD)/dist/memwise-linux-*.tar.gz
+
+bench: collection images ## Benchmarks against today's tools; results in benchmarks/results
+	$(VMCTL) session -- $(BIN)/python benchmarks/run.py
+
+vm-up: collection images ## Boot VMs for debugging: make vm-up VMS="dev12:bookworm dev13:trixie"
+	$(VMCTL) up --state-dir $(BUILD)/vms $(foreach v,$(or $(VMS),dev12:bookworm dev13:trixie),--vm $(v))
+	@echo "inventory: $(BUILD)/vms/inventory.yml (make vm-down stops the VMs)"
+
+vm-down: ## Stop the VMs of `make vm-up`
+	$(VMCTL) down --state-dir $(BUILD)/vms
+
+clean: ## Remove build output (keeps .venv and the VM image cache)
+	rm -rf $(BUILD)/dist $(BUILD)/sanity $(BUILD)/docsite docs/_build tests/output

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# make demo: boot a small fleet (Debian 12 + Debian 13), run what the
+# collection offers today, and say what it did. Usage: run.sh STATE_DIR KEEP(0|1)
+set -euo pipefail
+state=$1
+keep=${2:-0}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+vmctl=("python" "$root/tests/vm/vmctl.py")
+
+if [ "$keep" = 1 ]; then
+  # Kept VMs must outlive this session: boot them without an owner.
+  unset MEMWISE_VM_OWNER_PID
+else
+  trap '"${vmctl[@]}" down --state-dir "$state"' EXIT
+fi
+
+echo "== booting the demo fleet (Debian 12 and 13 under qemu; about a minute)"
+"${vmctl[@]}" up --state-dir "$state" --vm demo-deb12:bookworm --vm demo-deb13:trixie >/dev/null
+inventory=$state/inventory.yml
+
+ran=()
+if [ -f "$root/playbooks/gather.yml" ]; then
+  echo "== ansible-playbook memwise.linux.gather"
+  ansible-playbook -i "$inventory" memwise.linux.gather
+  ran+=("memwise.linux.gather (fleet report)")
+else
+  echo "== memwise.linux.memory_facts on every host"
+  ansible-playbook -i "$inventory" "$here/facts.yml"
+  ran+=("memwise.linux.memory_facts")
+fi
+if [ -f "$root/playbooks/apply_policy.yml" ]; then
+  echo "== ansible-playbook memwise.linux.apply_policy"
+  ansible-playbook -i "$inventory" memwise.linux.apply_policy
+  ran+=("memwise.linux.apply_policy")
+fi
+
+echo
+echo "demo: ran ${ran[*]} on demo-deb12 (Debian 12) and demo-deb13 (Debian 13)"
+if [ -d "$PWD/memwise-report" ]; then
+  echo "demo: fleet report in $PWD/memwise-report/ (report.html, report.md, report.json)"
+fi
+if [ "$keep" = 1 ]; then
+  echo "demo: VMs left running; inventory $inventory; stop them with: make demo-down"
+fi

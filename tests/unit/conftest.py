@@ -1,0 +1,26 @@
+# Copyright: memwise.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared pytest helpers: real captured fixture files under tests/unit/fixtures/<source>/."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+
+
+def fixture_sources(name):
+    """Every capture source (devhost, deb12, deb13, ...) that holds file ``name``."""
+    return sorted(d for d in os.listdir(FIXTURES) if os.path.exists(os.path.join(FIXTURES, d, name)))
+
+
+def read_fixture(source, name):
+    with open(os.path.join(FIXTURES, source, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
+@pytest.fixture
+def fixture_text():
+    return read_fixture

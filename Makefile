@@ -43,7 +43,6 @@ help: ## List the targets
 
 $(STAMP): tests/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r tests/requirements.txt
 	touch $@
 
@@ -61,7 +60,7 @@ demo: collection images ## Boot a Debian 12 + 13 fleet, run what the collection 
 demo-down: ## Stop the VMs a `make demo KEEP=1` left running
 	$(VMCTL) down --state-dir $(DEMO_STATE)
 
-test: lint sanity units build harness integration ## Everything CI runs: lint, sanity, units, build, VM tests
+test: lint sanity units docs build harness integration ## Everything CI runs: lint, sanity, units, docs, build, VM tests
 	@echo "make test: all checks passed"
 
 lint: collection ## ansible-lint (production profile), ruff, changelog and docs lint
@@ -75,8 +74,7 @@ sanity: collection ## ansible-test sanity (offline) on a staged copy under ansib
 	$(BIN)/python tests/tools/sanity.py --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 units: collection ## pytest over captured fixtures (tests/unit) and the VM harness' pure logic
-	cd $(COLLECTIONS)/ansible_collections/memwise/linux && \
-	  pytest -q -n 2 -p no:cacheprovider tests/unit tests/vm/test_vmctl.py
+	PYTHONPATH=$(COLLECTIONS) pytest -q -n 2 -p no:cacheprovider tests/unit tests/vm/test_vmctl.py
 
 harness: collection images ## Kill `make integration` halfway and prove no qemu or overlay is left
 	pytest -q -p no:cacheprovider tests/vm/test_kill.py
@@ -91,24 +89,15 @@ images: collection ## Build (or reuse) the cached Debian 12 and 13 base images
 	$(VMCTL) image --release bookworm --release trixie
 
 docs: collection ## Build the collection docs (antsibull-docs + Sphinx) into docs/_build/html
-	$(BIN)/python -m pip install --quiet -r docs/requirements.txt
-	rm -rf $(BUILD)/docsite
-	antsibull-docs sphinx-init --use-current --lenient --dest-dir $(BUILD)/docsite \
-	  --project memwise.linux --copyright "memwise.linux contributors" --title "memwise.linux" \
-	  --extra-conf intersphinx_mapping={} memwise.linux
-	cp docs/*.md $(BUILD)/docsite/rst/ 2>/dev/null || true
-	cd $(BUILD)/docsite && antsibull-docs collection --use-current --dest-dir rst memwise.linux
-	$(BIN)/python tests/tools/docs_index.py $(BUILD)/docsite/rst
-	sphinx-build -q -W --keep-going -b html $(BUILD)/docsite/rst docs/_build/html
-	@echo "docs: open docs/_build/html/index.html"
+	tests/tools/build_docs.sh
 
 build: collection ## ansible-galaxy collection build, then check the tarball's contents
 	rm -rf $(BUILD)/dist && mkdir -p $(BUILD)/dist
 	ansible-galaxy collection build --force --output-path $(BUILD)/dist .
 	$(BIN)/python tests/tools/check_tarball.py $(BUILD)/dist/memwise-linux-*.tar.gz
 
-bench: collection images ## Benchmarks against today's tools; results in benchmarks/results
-	$(VMCTL) session -- $(BIN)/python benchmarks/run.py
+bench: collection images ## Benchmarks against today's tools (BENCH="vm_harness ..."); results in benchmarks/results
+	$(VMCTL) session -- $(BIN)/python benchmarks/run.py $(BENCH)
 
 vm-up: collection images ## Boot VMs for debugging: make vm-up VMS="dev12:bookworm dev13:trixie"
 	$(VMCTL) up --state-dir $(BUILD)/vms $(foreach v,$(or $(VMS),dev12:bookworm dev13:trixie),--vm $(v))

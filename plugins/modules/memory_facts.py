@@ -17,7 +17,7 @@ description:
   - Usable as a facts module next to M(ansible.builtin.setup), for example with
     C(FACTS_MODULES=memwise.linux.memory_facts,ansible.builtin.setup).
 author:
-  - memwise.linux contributors
+  - memwise.linux contributors (@memwise)
 extends_documentation_fragment:
   - memwise.linux._attributes
   - memwise.linux._attributes.FACTS

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: memwise.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Check a built collection tarball: what must ship is there, nothing else is.

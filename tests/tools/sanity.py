@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: memwise.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run ``ansible-test sanity`` offline on a staged copy of the collection.
@@ -6,7 +5,8 @@
 ansible-test wants the collection under a real ``ansible_collections/NS/NAME``
 directory (not a symlink) and downloads get-pip.py for its virtualenvs. This
 script copies the files git knows (tracked and untracked-but-not-ignored) to
-``.build/sanity/ansible_collections/memwise/linux``, puts an ``ensurepip`` shim
+``.build/sanity/ansible_collections/memwise/linux`` (with a git index of its
+own), puts an ``ensurepip`` shim
 where ansible-test caches get-pip, and runs sanity there with ``--venv``.
 """
 
@@ -59,11 +59,16 @@ def stage():
             continue  # deleted in the work tree
         os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
         shutil.copy2(src, os.path.join(dest, rel), follow_symlinks=False)
+    # The copy lies inside this checkout's ignored .build/: give it its own git
+    # index so ansible-test lists exactly the staged files.
+    git = ["git", "-c", "user.name=sanity", "-c", "user.email=sanity@localhost"]
+    subprocess.run(git + ["init", "-q"], cwd=dest, check=True)
+    subprocess.run(git + ["add", "-A"], cwd=dest, check=True)
     return dest
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--python", required=True, help="Python version for the sanity venvs")
     parser.add_argument("tests", nargs="*", help="run only these sanity tests")
     args = parser.parse_args()

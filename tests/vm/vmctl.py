@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: memwise.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """VM harness for memwise.linux tests: Debian base images and throwaway qemu VMs.
@@ -418,7 +417,7 @@ def parse_vm_spec(spec):
     if vm["release"] not in RELEASES:
         raise VmError("bad VM spec %r: release must be one of %s" % (spec, ", ".join(RELEASES)))
     for opt in parts[2:]:
-        key, _, value = opt.partition("=")
+        key, _sep, value = opt.partition("=")
         if key == "disk" and re.match(r"^\d+[KMG]$", value):
             vm["disk"] = value
         elif key == "mem" and value.isdigit():
@@ -466,7 +465,7 @@ def guard(args):
         json.dump(meta, f, indent=2)
     os.rename(tmp, args.meta)
 
-    def stop(*_):
+    def stop(*_args):
         terminate(proc.pid)
         cleanup_files(meta)
         os._exit(0)
@@ -800,7 +799,7 @@ def session(args):
     child = subprocess.Popen(cmd, env=env, start_new_session=True)
     stopping = []
 
-    def stop(*_):
+    def stop(*_args):
         stopping.append(time.time())
         try:
             os.killpg(child.pid, signal.SIGTERM)
@@ -835,7 +834,7 @@ def session(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("image")
     p.add_argument("--release", action="append", required=True, choices=sorted(RELEASES))

@@ -1,0 +1,67 @@
+# Copyright: memwise.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared helpers for memwise.linux benchmarks: VMs, timed playbooks, result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RESULTS = os.path.join(HERE, "results")
+VMCTL = [sys.executable, os.path.join(ROOT, "tests", "vm", "vmctl.py")]
+
+
+def boot(state, specs):
+    """Boot VMs (NAME:RELEASE specs) and return (instances, wall seconds)."""
+    argv = VMCTL + ["up", "--state-dir", state]
+    for spec in specs:
+        argv += ["--vm", spec]
+    started = time.monotonic()
+    out = subprocess.run(argv, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return json.loads(out), time.monotonic() - started
+
+
+def down(state):
+    subprocess.run(VMCTL + ["down", "--state-dir", state], check=False)
+
+
+def timed_playbook(inventory, playbook_text, extra_env=None):
+    """Run a playbook with the task timer; return its per-task records."""
+    with tempfile.TemporaryDirectory(prefix="memwise-bench-") as tmp:
+        playbook = os.path.join(tmp, "bench.yml")
+        with open(playbook, "w") as handle:
+            handle.write(playbook_text)
+        out = os.path.join(tmp, "times.json")
+        env = dict(
+            os.environ,
+            MEMWISE_TIMER_OUT=out,
+            ANSIBLE_CALLBACKS_ENABLED="memwise_task_timer",
+            ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, "callback_plugins"),
+            ANSIBLE_PIPELINING="true",
+            ANSIBLE_HOST_KEY_CHECKING="false",
+            **(extra_env or {}),
+        )
+        subprocess.run(["ansible-playbook", "-i", inventory, playbook], check=True, env=env, stdout=subprocess.DEVNULL)
+        with open(out) as handle:
+            return json.load(handle)
+
+
+def median_by_task(records, prefix):
+    values = [r["seconds"] for r in records if r["task"].startswith(prefix)]
+    return round(statistics.median(values), 3), len(values)
+
+
+def write_result(name, data):
+    os.makedirs(RESULTS, exist_ok=True)
+    data = dict(data, benchmark=name, when=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    path = os.path.join(RESULTS, name + ".json")
+    with open(path, "w") as handle:
+        json.dump(data, handle, indent=2)
+    return path

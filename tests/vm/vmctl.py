@@ -652,6 +652,7 @@ def write_inventory(state, metas):
             "      ansible_user: root",
             "      ansible_ssh_private_key_file: %s" % i["identity_file"],
             "      ansible_ssh_common_args: '%s'" % " ".join(SSH_OPTS[:-2]),
+            "      ansible_python_interpreter: /usr/bin/python3",
             "      memwise_vm_release: %s" % i["release"],
         ]
     with open(os.path.join(state, "inventory.yml"), "w") as f:

@@ -20,6 +20,8 @@ BUILD := $(CURDIR)/.build
 COLLECTIONS := $(BUILD)/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/memwise/linux
 VMCTL := $(BIN)/python tests/vm/vmctl.py
+# Runs a command whose VMs die with it, and with make ($$PPID of the recipe shell).
+VMSESSION = $(VMCTL) session --watch-pid $$PPID --
 # Scenarios for `make integration`: all of extensions/molecule/*/ by default.
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 # `make demo KEEP=1` leaves the demo VMs running (stop them with `make demo-down`).
@@ -55,7 +57,7 @@ $(COLLECTION_LINK):
 collection: $(STAMP) $(COLLECTION_LINK)
 
 demo: collection images ## Boot a Debian 12 + 13 fleet, run what the collection offers, report
-	$(VMCTL) session -- tests/demo/run.sh "$(DEMO_STATE)" "$(KEEP)"
+	$(VMSESSION) tests/demo/run.sh "$(DEMO_STATE)" "$(KEEP)"
 
 demo-down: ## Stop the VMs a `make demo KEEP=1` left running
 	$(VMCTL) down --state-dir $(DEMO_STATE)
@@ -82,7 +84,7 @@ harness: collection images ## Kill `make integration` halfway and prove no qemu 
 integration: collection images ## Every Molecule scenario on real VMs (SCENARIOS="smoke ..." to pick)
 	@for s in $(SCENARIOS); do \
 	  echo "== molecule test -s $$s"; \
-	  $(VMCTL) session -- molecule test -s $$s || exit $$?; \
+	  $(VMSESSION) molecule test -s $$s || exit $$?; \
 	done
 
 images: collection ## Build (or reuse) the cached Debian 12 and 13 base images
@@ -97,7 +99,7 @@ build: collection ## ansible-galaxy collection build, then check the tarball's c
 	$(BIN)/python tests/tools/check_tarball.py $(BUILD)/dist/memwise-linux-*.tar.gz
 
 bench: collection images ## Benchmarks against today's tools (BENCH="vm_harness ..."); results in benchmarks/results
-	$(VMCTL) session -- $(BIN)/python benchmarks/run.py $(BENCH)
+	$(VMSESSION) $(BIN)/python benchmarks/run.py $(BENCH)
 
 vm-up: collection images ## Boot VMs for debugging: make vm-up VMS="dev12:bookworm dev13:trixie"
 	$(VMCTL) up --state-dir $(BUILD)/vms $(foreach v,$(or $(VMS),dev12:bookworm dev13:trixie),--vm $(v))

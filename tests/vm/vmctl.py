@@ -787,8 +787,8 @@ def session(args):
     """Run a command; stop it and every VM booted under it when it ends or is killed.
 
     The command runs in its own process group. SIGINT/SIGTERM/SIGHUP to this
-    process, or the death of its parent (``make`` killed by PID), end that
-    group: SIGTERM, then SIGKILL after a grace period. Each VM's guard watches
+    process, or the death of the watched process (``--watch-pid``, default the
+    parent; the Makefile passes ``make``'s PID), end that group: SIGTERM, then SIGKILL after a grace period. Each VM's guard watches
     this process and stops its qemu and deletes its overlay when it is gone,
     also when this process itself is killed with SIGKILL.
     """
@@ -796,7 +796,8 @@ def session(args):
     if not cmd:
         raise VmError("session needs a command after --")
     env = dict(os.environ, MEMWISE_VM_OWNER_PID=str(os.getpid()))
-    parent = os.getppid()
+    watched = args.watch_pid or os.getppid()
+    watched_start = proc_start_time(watched)
     child = subprocess.Popen(cmd, env=env, start_new_session=True)
     stopping = []
 
@@ -815,8 +816,8 @@ def session(args):
             break
         except subprocess.TimeoutExpired:
             pass
-        if not stopping and os.getppid() != parent:
-            log("session: parent process %d is gone, stopping %s" % (parent, cmd[0]))
+        if not stopping and not alive(watched, watched_start):
+            log("session: process %d is gone, stopping %s" % (watched, cmd[0]))
             stop()
         if stopping and time.time() - stopping[0] > 20:
             try:
@@ -849,6 +850,7 @@ def main(argv=None):
     p = sub.add_parser("down")
     p.add_argument("--state-dir", required=True)
     p = sub.add_parser("session")
+    p.add_argument("--watch-pid", type=int, help="stop when this process dies (default: the parent)")
     p.add_argument("command", nargs=argparse.REMAINDER)
     sub.add_parser("accel")
     sub.add_parser("ps")

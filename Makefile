@@ -30,7 +30,6 @@ DEMO_STATE := $(BUILD)/demo
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
-export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export ANSIBLE_HOST_KEY_CHECKING := false
 export ANSIBLE_PIPELINING := true
 export ANSIBLE_NOCOLOR ?= $(if $(CI),1,)

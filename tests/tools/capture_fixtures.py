@@ -1,0 +1,106 @@
+# Copyright: memwise.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Capture the kernel and systemd files memory_facts reads into a fixture tree.
+
+Run on a host (this machine, or inside a VM: the script is standard library
+only and reads nothing but files) to copy every source file into
+``DEST/root/<same path>``; unit tests then run the parsers and whole fact
+sections on that tree with ``root=DEST/root``. Unreadable or vanished files
+are skipped (and listed in DEST/skipped.txt) because a fixture must hold only
+what the host really showed.
+
+    python3 capture_fixtures.py DEST [--unit ssh.service ...]
+"""
+
+import argparse
+import glob
+import os
+import platform
+import sys
+
+PATTERNS = [
+    "/proc/meminfo",
+    "/proc/swaps",
+    "/proc/vmstat",
+    "/proc/mounts",
+    "/proc/filesystems",
+    "/proc/pressure/memory",
+    "/proc/pressure/io",
+    "/proc/pressure/cpu",
+    "/proc/sys/vm/*",
+    "/proc/sys/kernel/osrelease",
+    "/sys/kernel/mm/transparent_hugepage/enabled",
+    "/sys/kernel/mm/transparent_hugepage/defrag",
+    "/sys/kernel/mm/transparent_hugepage/shmem_enabled",
+    "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
+    "/sys/kernel/mm/transparent_hugepage/khugepaged/*",
+    "/sys/module/zswap/parameters/*",
+    "/sys/kernel/debug/zswap/*",
+    "/sys/kernel/mm/ksm/*",
+    "/sys/kernel/mm/lru_gen/enabled",
+    "/sys/kernel/mm/lru_gen/min_ttl_ms",
+    "/sys/block/zram*/disksize",
+    "/sys/block/zram*/comp_algorithm",
+    "/sys/block/zram*/mm_stat",
+    "/sys/block/zram*/mem_limit",
+    "/sys/block/zram*/max_comp_streams",
+    "/sys/fs/cgroup/cgroup.controllers",
+    "/sys/fs/cgroup/cgroup.subtree_control",
+    "/sys/fs/cgroup/memory.pressure",
+    "/sys/fs/cgroup/memory.stat",
+    "/sys/fs/cgroup/unified/cgroup.controllers",
+    "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+    "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    "/sys/fs/cgroup/*.slice/memory.*",
+    "/sys/fs/cgroup/*.slice/*.service/memory.*",
+    "/run/systemd/system",
+    "/proc/1/comm",
+    "/usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-*.so",
+    "/usr/lib/systemd/libsystemd-shared-*.so",
+]
+# memory.* files that are big or write-only and say nothing a fact needs.
+SKIP_SUFFIXES = ("memory.reclaim", "memory.numa_stat", "memory.kmem.slabinfo")
+
+
+def capture(dest):
+    root = os.path.join(dest, "root")
+    copied, skipped = 0, []
+    for pattern in PATTERNS:
+        for path in sorted(glob.glob(pattern)):
+            if path.endswith(SKIP_SUFFIXES):
+                continue
+            target = root + path
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.makedirs(target, exist_ok=True)  # a marker directory such as /run/systemd/system
+                continue
+            if path.endswith(".so"):
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                open(target, "w").close()  # only the name (the systemd version) matters
+                continue
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read(1 << 20)
+            except OSError as exc:
+                skipped.append("%s: %s" % (path, exc.strerror))
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as handle:
+                handle.write(data)
+            copied += 1
+    with open(os.path.join(dest, "skipped.txt"), "w") as handle:
+        handle.write("".join(line + "\n" for line in skipped))
+    with open(os.path.join(dest, "host.txt"), "w") as handle:
+        handle.write("kernel %s\npython %s\n" % (platform.release(), platform.python_version()))
+    return copied, len(skipped)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
+    parser.add_argument("dest")
+    args = parser.parse_args()
+    copied, skipped = capture(args.dest)
+    sys.stdout.write("captured %d files into %s (%d unreadable, see skipped.txt)\n" % (copied, args.dest, skipped))
+
+
+if __name__ == "__main__":
+    main()

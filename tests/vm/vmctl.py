@@ -789,8 +789,9 @@ def session(args):
     The command runs in its own process group. SIGINT/SIGTERM/SIGHUP to this
     process, or the death of the watched process (``--watch-pid``, default the
     parent; the Makefile passes ``make``'s PID), end that group: SIGTERM, then
-    SIGKILL after a grace period. Each VM's guard watches this process and stops its qemu and deletes its overlay when it is gone,
-    also when this process itself is killed with SIGKILL.
+    SIGKILL after a grace period. Each VM's guard watches this process and
+    stops its qemu and deletes its overlay when it is gone, also when this
+    process itself is killed with SIGKILL.
     """
     cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not cmd:

@@ -96,3 +96,47 @@ def parse_swaps(text):
             }
         )
     return devices
+
+
+_PSI_FIELDS = ("avg10", "avg60", "avg300", "total")
+
+
+def parse_psi(text, path="/proc/pressure/memory"):
+    """Parse a pressure (PSI) file into ``{"some": {...}, "full": {...}}``.
+
+    ``avg10``/``avg60``/``avg300`` are percentages of wall time (floats),
+    ``total`` is the stall time in microseconds. ``full`` is absent from
+    /proc/pressure/cpu on kernels before 5.13 and is then ``None``.
+    """
+    result = {"some": None, "full": None}
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split()
+        if not words:
+            continue
+        if words[0] not in result:
+            raise MemwiseError("%s line %d does not start with 'some' or 'full': %r" % (path, number, line))
+        fields = dict(w.split("=", 1) for w in words[1:] if "=" in w)
+        if set(fields) != set(_PSI_FIELDS):
+            raise MemwiseError("%s line %d lacks avg10/avg60/avg300/total: %r" % (path, number, line))
+        try:
+            entry = {k: float(fields[k]) for k in _PSI_FIELDS[:3]}
+            entry["total"] = int(fields["total"])
+        except ValueError:
+            raise MemwiseError("%s line %d has a non-numeric value: %r" % (path, number, line)) from None
+        result[words[0]] = entry
+    if result["some"] is None:
+        raise MemwiseError("%s has no 'some' line" % path)
+    return result
+
+
+def parse_vmstat(text, path="/proc/vmstat"):
+    """Parse /proc/vmstat (``name value`` lines) into ``{name: int}``."""
+    result = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split()
+        if not words:
+            continue
+        if len(words) != 2 or not words[1].lstrip("-").isdigit():
+            raise MemwiseError("%s line %d is not 'name value': %r" % (path, number, line))
+        result[words[0]] = int(words[1])
+    return result

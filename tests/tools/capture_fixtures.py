@@ -62,6 +62,13 @@ PATTERNS = [
 SKIP_SUFFIXES = ("memory.reclaim", "memory.numa_stat", "memory.kmem.slabinfo")
 
 
+def keep_kernel_mounts(data):
+    """Only the mounts facts look at (cgroup trees, debugfs, proc, sysfs): no host paths."""
+    keep = (b"cgroup", b"cgroup2", b"debugfs", b"proc", b"sysfs")
+    lines = [ln for ln in data.splitlines(True) if len(ln.split()) > 2 and ln.split()[2] in keep]
+    return b"".join(lines)
+
+
 def capture(dest):
     root = os.path.join(dest, "root")
     copied, skipped = 0, []
@@ -83,6 +90,8 @@ def capture(dest):
             except OSError as exc:
                 skipped.append("%s: %s" % (path, exc.strerror))
                 continue
+            if path == "/proc/mounts":
+                data = keep_kernel_mounts(data)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "wb") as handle:
                 handle.write(data)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
@@ -40,19 +39,9 @@ def test_resolve_subset_unknown_lists_valid_names():
         _facts.resolve_subset(["memory", "swap", "!thing"])
 
 
-def _root_from(tmp_path, source):
-    proc = tmp_path / "proc"
-    proc.mkdir()
-    for name in ("meminfo", "swaps"):
-        src = os.path.join(FIXTURES, source, "proc_" + name)
-        if os.path.exists(src):
-            shutil.copy(src, proc / name)
-    return str(tmp_path)
-
-
-@pytest.mark.parametrize("source", fixture_sources("proc_meminfo"))
-def test_collect_from_captures(tmp_path, source):
-    facts = _facts.collect(["meminfo", "swap"], root=_root_from(tmp_path, source))
+@pytest.mark.parametrize("source", fixture_sources("root/proc/meminfo"))
+def test_collect_from_captures(source):
+    facts = _facts.collect(["meminfo", "swap"], root=os.path.join(FIXTURES, source, "root"))
     assert facts["meminfo"]["MemTotal"] > 0
     assert facts["swap"]["total"] == sum(d["size"] for d in facts["swap"]["devices"])
     assert facts["swap"]["free"] == facts["swap"]["total"] - facts["swap"]["used"]

@@ -13,9 +13,9 @@ from ansible_collections.memwise.linux.plugins.module_utils._errors import Memwi
 from ...conftest import fixture_sources, read_fixture
 
 
-@pytest.mark.parametrize("source", fixture_sources("proc_meminfo"))
+@pytest.mark.parametrize("source", fixture_sources("root/proc/meminfo"))
 def test_parse_meminfo_captures(source):
-    text = read_fixture(source, "proc_meminfo")
+    text = read_fixture(source, "root/proc/meminfo")
     parsed = _procfs.parse_meminfo(text)
     lines = [line for line in text.splitlines() if line.strip()]
     assert len(parsed) == len(lines)
@@ -43,9 +43,9 @@ def test_parse_meminfo_errors(text, match):
         _procfs.parse_meminfo(text)
 
 
-@pytest.mark.parametrize("source", fixture_sources("proc_swaps"))
+@pytest.mark.parametrize("source", fixture_sources("root/proc/swaps"))
 def test_parse_swaps_captures(source):
-    text = read_fixture(source, "proc_swaps")
+    text = read_fixture(source, "root/proc/swaps")
     devices = _procfs.parse_swaps(text)
     rows = [line.split() for line in text.splitlines()[1:] if line.strip()]
     assert [d["size"] for d in devices] == [int(r[2]) * 1024 for r in rows]
@@ -109,3 +109,57 @@ def test_read_text_reasons(tmp_path):
         assert text is None and reason.startswith("/proc/secret is not readable")
     text, reason = _procfs.read_text("/proc", str(tmp_path))
     assert text is None and reason.startswith("/proc could not be read: ")
+
+
+@pytest.mark.parametrize("source", fixture_sources("root/proc/pressure/memory"))
+@pytest.mark.parametrize("resource", ["memory", "io", "cpu"])
+def test_parse_psi_captures(source, resource):
+    text = read_fixture(source, "root/proc/pressure/" + resource)
+    psi = _procfs.parse_psi(text, resource)
+    assert set(psi) == {"some", "full"}
+    for kind in ("some", "full"):
+        if psi[kind] is not None:
+            assert set(psi[kind]) == {"avg10", "avg60", "avg300", "total"}
+            assert all(0.0 <= psi[kind][k] <= 100.0 for k in ("avg10", "avg60", "avg300"))
+            assert psi[kind]["total"] == int(text.split(kind + " ")[1].split("total=")[1].split()[0])
+
+
+def test_parse_psi_values():
+    text = "some avg10=1.50 avg60=0.25 avg300=0.00 total=123456\nfull avg10=0.10 avg60=0.00 avg300=0.00 total=789\n"
+    assert _procfs.parse_psi(text) == {
+        "some": {"avg10": 1.5, "avg60": 0.25, "avg300": 0.0, "total": 123456},
+        "full": {"avg10": 0.1, "avg60": 0.0, "avg300": 0.0, "total": 789},
+    }
+    only_some = _procfs.parse_psi("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", "/proc/pressure/cpu")
+    assert only_some["full"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("", r"has no 'some' line"),
+        ("partial avg10=0 avg60=0 avg300=0 total=0\n", r"line 1 does not start with 'some' or 'full'"),
+        ("some avg10=0.00 avg60=0.00 total=0\n", r"line 1 lacks avg10/avg60/avg300/total"),
+        ("some avg10=x avg60=0.00 avg300=0.00 total=0\n", r"line 1 has a non-numeric value"),
+        ("some avg10=0 avg60=0 avg300=0 total=1.5\n", r"line 1 has a non-numeric value"),
+    ],
+)
+def test_parse_psi_errors(text, match):
+    with pytest.raises(MemwiseError, match=match):
+        _procfs.parse_psi(text)
+
+
+@pytest.mark.parametrize("source", fixture_sources("root/proc/vmstat"))
+def test_parse_vmstat_captures(source):
+    text = read_fixture(source, "root/proc/vmstat")
+    stats = _procfs.parse_vmstat(text)
+    assert len(stats) == len(text.splitlines())
+    for name in ("pswpin", "pswpout", "nr_free_pages"):
+        assert stats[name] >= 0
+    assert stats["oom_kill"] == int(text.split("\noom_kill ")[1].split()[0])
+
+
+@pytest.mark.parametrize("text", ["oom_kill\n", "oom_kill x\n", "a 1 2\n"])
+def test_parse_vmstat_errors(text):
+    with pytest.raises(MemwiseError, match=r"line 1 is not 'name value'"):
+        _procfs.parse_vmstat(text)

@@ -62,8 +62,8 @@ def main():
         finally:
             common.down(state)
     raw, n = common.median_by_task(records, "raw ")
-    facts, _ = common.median_by_task(records, "memory_facts ")
-    setup, _ = common.median_by_task(records, "setup hardware ")
+    facts, _samples = common.median_by_task(records, "memory_facts ")
+    setup, _samples = common.median_by_task(records, "setup hardware ")
     result = {
         "image_build_seconds": image_builds(),
         "boot_to_ssh_seconds": {i["instance"]: i["ssh_seconds"] for i in instances},

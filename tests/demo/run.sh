@@ -20,19 +20,18 @@ echo "== booting the demo fleet (Debian 12 and 13 under qemu; about a minute)"
 inventory=$state/inventory.yml
 
 ran=()
+play() {  # play LABEL PLAYBOOK: run one playbook against the fleet and remember it
+  echo "== ansible-playbook $2"
+  ansible-playbook -i "$inventory" "$2"
+  ran+=("$1")
+}
 if [ -f "$root/playbooks/gather.yml" ]; then
-  echo "== ansible-playbook memwise.linux.gather"
-  ansible-playbook -i "$inventory" memwise.linux.gather
-  ran+=("memwise.linux.gather (fleet report)")
+  play "memwise.linux.gather (fleet report)" memwise.linux.gather
 else
-  echo "== memwise.linux.memory_facts on every host"
-  ansible-playbook -i "$inventory" "$here/facts.yml"
-  ran+=("memwise.linux.memory_facts")
+  play "memwise.linux.memory_facts" "$here/facts.yml"
 fi
 if [ -f "$root/playbooks/apply_policy.yml" ]; then
-  echo "== ansible-playbook memwise.linux.apply_policy"
-  ansible-playbook -i "$inventory" memwise.linux.apply_policy
-  ran+=("memwise.linux.apply_policy")
+  play "memwise.linux.apply_policy" memwise.linux.apply_policy
 fi
 
 echo

@@ -43,11 +43,8 @@ PLAYBOOK = """---
 
 
 def image_builds():
-    cache = os.environ.get("MEMWISE_VM_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "memwise-vm"
-    )
     builds = {}
-    for manifest in glob.glob(os.path.join(cache, "images", "*", "manifest.json")):
+    for manifest in glob.glob(os.path.join(common.cache_dir(), "images", "*", "manifest.json")):
         with open(manifest) as handle:
             data = json.load(handle)
         builds[data["release"]] = data.get("build_seconds")

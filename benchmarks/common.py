@@ -12,10 +12,18 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "vm"))
+import vmctl
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RESULTS = os.path.join(HERE, "results")
 VMCTL = [sys.executable, os.path.join(ROOT, "tests", "vm", "vmctl.py")]
+
+
+def cache_dir():
+    """The harness's cache (images, SSH key): the same rule vmctl.py applies."""
+    return vmctl.cache_dir()
 
 
 def boot(state, specs):

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
 
@@ -19,8 +17,3 @@ def fixture_sources(name):
 def read_fixture(source, name):
     with open(os.path.join(FIXTURES, source, name), encoding="utf-8") as handle:
         return handle.read()
-
-
-@pytest.fixture
-def fixture_text():
-    return read_fixture

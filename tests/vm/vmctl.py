@@ -528,8 +528,7 @@ def owner_pid():
     return pid, proc_start_time(pid)
 
 
-def start_vm(vm, state, key, accel):
-    image = build_image(vm["release"])
+def start_vm(vm, state, key, accel, image):
     name = vm["name"]
     overlay = os.path.join(state, name + ".qcow2")
     run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(image, "disk.qcow2"), "-F", "qcow2", overlay])
@@ -695,14 +694,14 @@ def up(args):
     state = os.path.abspath(args.state_dir)
     os.makedirs(state, exist_ok=True)
     key, _pub = ssh_key()
-    build_images([v["release"] for v in vms], args.mirror)
-    accel = choose_accel(build_image(vms[0]["release"]))
+    images = build_images([v["release"] for v in vms], args.mirror)
+    accel = choose_accel(images[vms[0]["release"]])
     metas = []
     try:
         for vm in vms:
             if os.path.exists(os.path.join(state, vm["name"] + ".json")):
                 stop_vm(os.path.join(state, vm["name"] + ".json"))
-            metas.append(start_vm(vm, state, key, accel))
+            metas.append(start_vm(vm, state, key, accel, images[vm["release"]]))
         wait_ssh(metas, args.timeout)
     except BaseException:
         for meta in metas:

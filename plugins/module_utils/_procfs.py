@@ -57,8 +57,8 @@ def parse_meminfo(text):
     return result
 
 
-def _unescape(path):
-    """Undo the octal escapes the kernel uses for spaces and tabs in /proc/swaps paths."""
+def unescape_octal(path):
+    """Undo the octal escapes the kernel uses for spaces and tabs in /proc/swaps and /proc/mounts."""
     out, i = [], 0
     while i < len(path):
         if path[i] == "\\" and path[i + 1 : i + 4].isdigit() and len(path[i + 1 : i + 4]) == 3:
@@ -82,7 +82,7 @@ def parse_swaps(text):
         fields = line.split()
         if len(fields) != 5 or not all(f.lstrip("-").isdigit() for f in fields[2:]):
             raise MemwiseError("/proc/swaps line %d is not 'path type size used priority': %r" % (number, line))
-        path = _unescape(fields[0])
+        path = unescape_octal(fields[0])
         kind = fields[1]
         if os.path.basename(path).startswith("zram") and path.startswith("/dev/"):
             kind = "zram"

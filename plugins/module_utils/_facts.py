@@ -318,8 +318,8 @@ def _section_systemd(ctx):
         if data["version"] is None:
             return None, "systemd is not installed on this host"
         return data, None
-    if os.path.isdir(ctx.path("/run/systemd/units")):
-        data["oomd_active"] = os.path.lexists(ctx.path("/run/systemd/units/invocation:systemd-oomd.service"))
+    # systemd removes a unit's cgroup when the unit stops; systemd-oomd needs the v2 hierarchy.
+    data["oomd_active"] = os.path.isdir(ctx.path(_cgroup.CGROUP_ROOT + "/system.slice/systemd-oomd.service"))
     if ctx.run is not None:
         # The system state has no file; systemctl answers without starting anything.
         output = ctx.run(["systemctl", "is-system-running"])
@@ -430,7 +430,9 @@ def _section_summary(ctx):
     compr = sum(d["compr_data_size"] or 0 for d in zram_swapping)
     total = meminfo["MemTotal"]
     available = meminfo.get("MemAvailable", meminfo.get("MemFree", 0))
+    release, _reason = _text(ctx, "/proc/sys/kernel/osrelease")
     summary = {
+        "kernel": release.strip() if release else None,
         "mem_total": total,
         "mem_available": available,
         "available_ratio": _ratio(available, total),

@@ -217,21 +217,23 @@ ansible_facts:
           description:
             - C(booted) (C(/run/systemd/system) exists), C(pid1) (the name of PID 1), C(version) (from the
               C(libsystemd-shared-N.so) file name), C(state) (C(systemctl is-system-running)) and
-              C(oomd_active) (systemd-oomd runs); values a host cannot tell are C(null).
+              C(oomd_active) (the cgroup of systemd-oomd.service exists); values a host cannot tell are C(null).
           returned: when C(systemd) is gathered
           type: dict
           sample: {"booted": true, "pid1": "systemd", "version": 252, "state": "running", "oomd_active": false}
         summary:
           description:
-            - Derived numbers (C(available_ratio) = MemAvailable / MemTotal, C(swap_used_ratio), C(zram_ratio),
-              C(pressure_level) and the PSI averages it comes from, C(oom_kills) since boot) and C(advice), a
-              list of items with C(id), C(severity) (V(info), V(warning), V(critical)) and C(text).
+            - Derived numbers (C(kernel), the running kernel release; C(available_ratio) = MemAvailable / MemTotal,
+              C(swap_used_ratio), C(zram_ratio), C(pressure_level) and the PSI averages it comes from,
+              C(oom_kills) since boot) and C(advice), a list of items with C(id), C(severity) (V(info),
+              V(warning), V(critical)) and C(text).
             - Advice ids are C(memory_pressure), C(oom_kills), C(no_swap), C(low_available) (under 10% available),
               C(swap_nearly_full) (80% or more used), C(zram_priority) (zram not above disk swap), C(no_psi)
               and C(zswap_with_zram).
           returned: when C(summary) is gathered
           type: dict
           sample:
+            kernel: 6.1.0-28-amd64
             mem_total: 1025277952
             mem_available: 803446784
             available_ratio: 0.7836

@@ -9,7 +9,7 @@ sections on that tree with ``root=DEST/root``. Unreadable or vanished files
 are skipped (and listed in DEST/skipped.txt) because a fixture must hold only
 what the host really showed.
 
-    python3 capture_fixtures.py DEST [--unit ssh.service ...]
+    python3 capture_fixtures.py DEST
 """
 
 import argparse
@@ -27,12 +27,14 @@ PATTERNS = [
     "/proc/pressure/memory",
     "/proc/pressure/io",
     "/proc/pressure/cpu",
+    "/proc/cgroups",
     "/proc/sys/vm/*",
     "/proc/sys/kernel/osrelease",
     "/sys/kernel/mm/transparent_hugepage/enabled",
     "/sys/kernel/mm/transparent_hugepage/defrag",
     "/sys/kernel/mm/transparent_hugepage/shmem_enabled",
     "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
+    "/sys/kernel/mm/transparent_hugepage/hugepages-*/enabled",
     "/sys/kernel/mm/transparent_hugepage/khugepaged/*",
     "/sys/module/zswap/parameters/*",
     "/sys/kernel/debug/zswap/*",
@@ -53,13 +55,26 @@ PATTERNS = [
     "/sys/fs/cgroup/memory/memory.limit_in_bytes",
     "/sys/fs/cgroup/*.slice/memory.*",
     "/sys/fs/cgroup/*.slice/*.service/memory.*",
+    "/sys/fs/cgroup/*.slice/*.slice/memory.*",
+    "/sys/fs/cgroup/*.slice/*.slice/*.service/memory.*",
+    "/sys/fs/cgroup/memory/*.slice/memory.*",
+    "/sys/fs/cgroup/memory/*.slice/*.service/memory.*",
     "/run/systemd/system",
+    "/run/systemd/units/invocation:*",
     "/proc/1/comm",
     "/usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-*.so",
     "/usr/lib/systemd/libsystemd-shared-*.so",
 ]
 # memory.* files that are big or write-only and say nothing a fact needs.
 SKIP_SUFFIXES = ("memory.reclaim", "memory.numa_stat", "memory.kmem.slabinfo")
+# Entries that are symlinks by design: systemd points /run/systemd/units/invocation:UNIT at the unit's
+# invocation ID (a dangling target). They are recorded as "PATH -> TARGET" lines in DEST/symlinks.txt
+# rather than recreated: a dangling link breaks ansible-galaxy collection build, and ansible-test sanity
+# (no-illegal-filenames) rejects the ':' in their names. Tests recreate them with os.symlink if needed.
+SYMLINK_PREFIXES = ("/run/systemd/units/",)
+# Characters ansible-test sanity (no-illegal-filenames) rejects in any file or directory name of the
+# collection; real cgroup names carry them (system-serial\x2dgetty.slice), so such paths are skipped.
+ILLEGAL_NAME_CHARS = frozenset('<>:"\\|?*')
 
 
 def keep_kernel_mounts(data):
@@ -71,12 +86,18 @@ def keep_kernel_mounts(data):
 
 def capture(dest):
     root = os.path.join(dest, "root")
-    copied, skipped = 0, []
+    copied, skipped, links = 0, [], []
     for pattern in PATTERNS:
         for path in sorted(glob.glob(pattern)):
             if path.endswith(SKIP_SUFFIXES):
                 continue
             target = root + path
+            if os.path.islink(path) and path.startswith(SYMLINK_PREFIXES):
+                links.append("%s -> %s" % (path, os.readlink(path)))
+                continue
+            if ILLEGAL_NAME_CHARS.intersection(path):
+                skipped.append("%s: name not allowed in a collection (ansible-test no-illegal-filenames)" % path)
+                continue
             if os.path.isdir(path) and not os.path.islink(path):
                 os.makedirs(target, exist_ok=True)  # a marker directory such as /run/systemd/system
                 continue
@@ -98,17 +119,22 @@ def capture(dest):
             copied += 1
     with open(os.path.join(dest, "skipped.txt"), "w") as handle:
         handle.write("".join(line + "\n" for line in skipped))
+    with open(os.path.join(dest, "symlinks.txt"), "w") as handle:
+        handle.write("".join(line + "\n" for line in links))
     with open(os.path.join(dest, "host.txt"), "w") as handle:
         handle.write("kernel %s\npython %s\n" % (platform.release(), platform.python_version()))
-    return copied, len(skipped)
+    return copied, len(skipped), len(links)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("dest")
     args = parser.parse_args()
-    copied, skipped = capture(args.dest)
-    sys.stdout.write("captured %d files into %s (%d unreadable, see skipped.txt)\n" % (copied, args.dest, skipped))
+    copied, skipped, links = capture(args.dest)
+    sys.stdout.write(
+        "captured %d files and %d symlinks into %s (%d skipped, see skipped.txt)\n"
+        % (copied, links, args.dest, skipped)
+    )
 
 
 if __name__ == "__main__":

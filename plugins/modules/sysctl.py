@@ -33,6 +33,9 @@ attributes:
   diff_mode:
     support: full
     details: Shows the per-key live values before and after, and the text of the managed file.
+  idempotent:
+    support: full
+    details: Values equal after normalisation are not rewritten, so a second run reports no change.
 options:
   settings:
     description:

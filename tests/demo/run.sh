@@ -25,6 +25,9 @@ play() {  # play LABEL PLAYBOOK: run one playbook against the fleet and remember
   ansible-playbook -i "$inventory" "$2"
   ran+=("$1")
 }
+# One VM swaps under a background memory load, so the report has something to show.
+echo "== ansible-playbook tests/demo/load.yml (swapfile and memory load on demo-deb12)"
+ansible-playbook -i "$inventory" "$here/load.yml"
 if [ -f "$root/playbooks/gather.yml" ]; then
   play "memwise.linux.gather (fleet report)" memwise.linux.gather
 else
@@ -36,6 +39,7 @@ fi
 
 echo
 echo "demo: ran ${ran[*]} on demo-deb12 (Debian 12) and demo-deb13 (Debian 13)"
+echo "demo: demo-deb12 ran them under memory pressure (256 MiB swapfile, unit memwise-demo-load)"
 if [ -d "$PWD/memwise-report" ]; then
   echo "demo: fleet report in $PWD/memwise-report/ (report.html, report.md, report.json)"
 fi

@@ -173,12 +173,11 @@ file_text:
   sample: "# Managed by memwise.linux.sysctl (Ansible) ...\nvm.swappiness = 10\n"
 """
 
-import errno
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.memwise.linux.plugins.module_utils import _files, _sysctl
+from ansible_collections.memwise.linux.plugins.module_utils import _files, _livewrite, _sysctl
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 
@@ -187,13 +186,7 @@ def _proc_path(rel):
 
 
 def _read_live(rel):
-    with open(_proc_path(rel), encoding="utf-8") as handle:
-        return " ".join(handle.read().split())
-
-
-def _write_live(rel, value):
-    with open(_proc_path(rel), "w", encoding="utf-8") as handle:
-        handle.write(value + "\n")
+    return _livewrite.read_file(_proc_path(rel))
 
 
 def proc_sys_readonly():
@@ -257,47 +250,22 @@ def validate_live(settings, kernel):
     return current, errors
 
 
-def apply_live(settings, changes):
-    """Write each changed key and read it back; on any failure restore the keys written so far."""
-    written = []
+def live_writes(settings, changes):
+    """The live writes of the plan, in the order given, each restoring its old value on rollback."""
+    writes = []
     for key, change in changes.items():
         before, after = change["live"]
-        if before == after:
-            continue
-        rel = settings[key][0]
-        try:
-            _write_live(rel, after)
-            answer = _read_live(rel)
-            written.append((key, rel, before))
-            if not _sysctl.same_value(answer, after):
-                problem = "the kernel stored %r instead" % answer
-            else:
-                continue
-        except OSError as exc:
-            reason = errno.errorcode.get(exc.errno, "error")
-            problem = "the kernel refused it: %s (%s)" % (exc.strerror, reason)
-        restore_errors = restore(written)
-        raise MemwiseError(
-            "%s = %r: %s; restored %s; the file was not touched%s"
-            % (
-                key,
-                after,
-                problem,
-                ", ".join("%s = %s" % (k, b) for k, _r, b in written) or "nothing (no key was written before)",
-                ("; could not restore: " + "; ".join(restore_errors)) if restore_errors else "",
+        if before != after:
+            writes.append(
+                (
+                    key,
+                    _proc_path(settings[key][0]),
+                    after,
+                    before,
+                    lambda answer, a=after: _sysctl.same_value(answer, a),
+                )
             )
-        )
-    return written
-
-
-def restore(written):
-    errors = []
-    for key, rel, before in reversed(written):
-        try:
-            _write_live(rel, before)
-        except OSError as exc:
-            errors.append("%s: %s" % (key, exc.strerror))
-    return errors
+    return writes
 
 
 def _file_after(params, file_before, new_values):
@@ -405,7 +373,7 @@ def run(module):
         result["diff"] = _diff(changes, path, file_before, file_after)
     if module.check_mode or not result["changed"]:
         return result
-    written = apply_live(settings, changes)
+    written = _livewrite.apply(live_writes(settings, changes), untouched="the file was not touched")
     try:
         if file_after != file_before:
             if file_after is None:
@@ -413,7 +381,7 @@ def run(module):
             else:
                 _files.atomic_write(path, file_after)
     except MemwiseError as exc:
-        restore_errors = restore(written)
+        restore_errors = _livewrite.restore(written)
         raise MemwiseError(
             "%s; the live values written by this call were restored%s"
             % (exc, ("; could not restore: " + "; ".join(restore_errors)) if restore_errors else "")

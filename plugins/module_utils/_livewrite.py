@@ -1,0 +1,72 @@
+# Copyright: memwise.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE: write kernel files (/proc/sys, /sys) one by one, read each back, roll back on failure.
+
+This module is private to the memwise.linux collection. It may change or be
+removed in any release; do not import it from outside the collection.
+
+A write is ``(name, path, value, old, matches)``: the setting's name for
+messages, the file, the text to write, the text that restores the old state,
+and ``matches(answer) -> bool`` which says whether the value read back is what
+was asked for (the kernel may clamp or refuse). On the first failure every
+write made so far is undone, newest first, and MemwiseError names the setting,
+the value and the kernel's answer.
+"""
+
+from __future__ import annotations
+
+import errno
+
+from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
+
+
+def read_file(path):
+    """A kernel file's text with whitespace collapsed."""
+    with open(path, encoding="utf-8") as handle:
+        return " ".join(handle.read().split())
+
+
+def write_file(path, value):
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+
+
+def restore(written, write=write_file):
+    """Undo ``written`` writes newest first; return the errors (empty when all were restored)."""
+    errors = []
+    for name, path, _value, old, _matches in reversed(written):
+        try:
+            write(path, old)
+        except OSError as exc:
+            errors.append("%s: %s" % (name, exc.strerror))
+    return errors
+
+
+def apply(writes, read=read_file, write=write_file, untouched="nothing else was changed"):
+    """Perform ``writes`` in order; return them, or restore them all and raise on the first failure."""
+    written = []
+    for item in writes:
+        name, path, value, _old, matches = item
+        try:
+            write(path, value)
+            written.append(item)
+            answer = read(path)
+            if matches(answer):
+                continue
+            problem = "the kernel stored %r instead" % answer
+        except OSError as exc:
+            problem = "the kernel refused it: %s (%s)" % (exc.strerror, errno.errorcode.get(exc.errno, "error"))
+        restored = [w for w in written if w[0] != name]
+        errors = restore(written, write)
+        raise MemwiseError(
+            "%s = %r: %s; restored %s; %s%s"
+            % (
+                name,
+                value,
+                problem,
+                ", ".join("%s = %s" % (w[0], w[3]) for w in restored) or "nothing (no setting was written before)",
+                untouched,
+                ("; could not restore: " + "; ".join(errors)) if errors else "",
+            )
+        )
+    return written

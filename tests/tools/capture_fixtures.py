@@ -24,6 +24,7 @@ PATTERNS = [
     "/proc/vmstat",
     "/proc/mounts",
     "/proc/filesystems",
+    "/proc/crypto",
     "/proc/pressure/memory",
     "/proc/pressure/io",
     "/proc/pressure/cpu",

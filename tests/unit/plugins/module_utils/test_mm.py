@@ -189,6 +189,6 @@ def test_parse_tmpfiles_ignores_foreign_lines():
 
 def test_every_table_path_is_under_its_group():
     for name, (path, _kind, _low, _high) in _mm.TABLE.items():
-        assert path.startswith(_mm.GROUPS[name.split(".")[0]][0] + "/")
+        assert path.startswith(_mm.GROUPS[name.split(".", maxsplit=1)[0]][0] + "/")
         assert os.path.isabs(path)
     assert os.path.isdir(FIXTURES)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 
+from ansible_collections.memwise.linux.plugins.module_utils import _files
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 
@@ -70,3 +71,39 @@ def apply(writes, read=read_file, write=write_file, untouched="nothing else was 
             )
         )
     return written
+
+
+def commit(writes, path, file_before, file_after):
+    """Apply ``writes`` live, then replace (or, for None, remove) the owned file ``path``.
+
+    A live failure restores the live values and leaves the file alone; a file
+    failure restores every live value this call wrote.
+    """
+    written = apply(writes, untouched="%s was not touched" % path)
+    if file_after == file_before:
+        return written
+    try:
+        if file_after is None:
+            _files.remove(path)
+        else:
+            _files.atomic_write(path, file_after)
+    except MemwiseError as exc:
+        errors = restore(written)
+        raise MemwiseError(
+            "%s; the live values written by this call were restored%s"
+            % (exc, ("; could not restore: " + "; ".join(errors)) if errors else "")
+        ) from None
+    return written
+
+
+def diff(where, moved, path, file_before, file_after):
+    """Ansible's diff: the live values that move (``[(name, before, after)]``) and the owned file's text."""
+    return [
+        {
+            "before_header": where,
+            "after_header": where,
+            "before": "".join("%s = %s\n" % (name, before) for name, before, _after in moved),
+            "after": "".join("%s = %s\n" % (name, after) for name, _before, after in moved),
+        },
+        {"before_header": path, "after_header": path, "before": file_before or "", "after": file_after or ""},
+    ]

@@ -262,19 +262,6 @@ def validate(wanted, release):
     return plan
 
 
-def _diff(changes, path, file_before, file_after):
-    moved = [(n, c["live"]) for n, c in changes.items() if c["live"]["before"] != c["live"]["after"]]
-    return [
-        {
-            "before_header": "live /sys",
-            "after_header": "live /sys",
-            "before": "".join("%s = %s\n" % (n, live["before"]) for n, live in moved),
-            "after": "".join("%s = %s\n" % (n, live["after"]) for n, live in moved),
-        },
-        {"before_header": path, "after_header": path, "before": file_before or "", "after": file_after or ""},
-    ]
-
-
 def run(module):
     params = module.params
     path = params["path"]
@@ -325,19 +312,11 @@ def run(module):
         "file_text": file_after,
     }
     if module._diff:
-        result["diff"] = _diff(changes, path, file_before, file_after)
+        moved = [(n, c["live"]["before"], c["live"]["after"]) for n, c in changes.items()]
+        result["diff"] = _livewrite.diff("live /sys", [m for m in moved if m[1] != m[2]], path, file_before, file_after)
     if module.check_mode or not result["changed"]:
         return result
-    written = _livewrite.apply(writes, untouched="%s was not touched" % path)
-    if file_after != file_before:
-        try:
-            _files.atomic_write(path, file_after)
-        except MemwiseError as exc:
-            errors = _livewrite.restore(written)
-            raise MemwiseError(
-                "%s; the live values written by this call were restored%s"
-                % (exc, ("; could not restore: " + "; ".join(errors)) if errors else "")
-            ) from None
+    _livewrite.commit(writes, path, file_before, file_after)
     return result
 
 

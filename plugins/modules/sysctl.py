@@ -304,19 +304,6 @@ def _shadows(module, wanted):
     return shadows
 
 
-def _diff(changes, path, file_before, file_after):
-    moved = [(k, c["live"]) for k, c in changes.items() if c["live"][0] != c["live"][1]]
-    return [
-        {
-            "before_header": "live /proc/sys",
-            "after_header": "live /proc/sys",
-            "before": "".join("%s = %s\n" % (k, live[0]) for k, live in moved),
-            "after": "".join("%s = %s\n" % (k, live[1]) for k, live in moved),
-        },
-        {"before_header": path, "after_header": path, "before": file_before or "", "after": file_after or ""},
-    ]
-
-
 def run(module):
     params = module.params
     state, path = params["state"], params["path"]
@@ -370,22 +357,11 @@ def run(module):
         "file_text": file_after,
     }
     if module._diff:
-        result["diff"] = _diff(changes, path, file_before, file_after)
+        moved = [(k, c["live"][0], c["live"][1]) for k, c in changes.items() if c["live"][0] != c["live"][1]]
+        result["diff"] = _livewrite.diff("live /proc/sys", moved, path, file_before, file_after)
     if module.check_mode or not result["changed"]:
         return result
-    written = _livewrite.apply(live_writes(settings, changes), untouched="the file was not touched")
-    try:
-        if file_after != file_before:
-            if file_after is None:
-                _files.remove(path)
-            else:
-                _files.atomic_write(path, file_after)
-    except MemwiseError as exc:
-        restore_errors = _livewrite.restore(written)
-        raise MemwiseError(
-            "%s; the live values written by this call were restored%s"
-            % (exc, ("; could not restore: " + "; ".join(restore_errors)) if restore_errors else "")
-        ) from None
+    _livewrite.commit(live_writes(settings, changes), path, file_before, file_after)
     return result
 
 

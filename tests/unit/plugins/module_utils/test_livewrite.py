@@ -94,3 +94,29 @@ def test_restore_reports_what_it_could_not_undo(tmp_path):
     writes = [write_of(paths, "a", "2", "1"), ("b", paths["a"], "3", "2", lambda answer: True)]
     with pytest.raises(MemwiseError, match=r"; could not restore: a: Operation not permitted$"):
         _livewrite.apply(writes, write=write)
+
+
+def test_commit_writes_live_then_the_file(tmp_path):
+    paths = files(tmp_path, a="1")
+    conf = str(tmp_path / "owned.conf")
+    _livewrite.commit([write_of(paths, "a", "2", "1")], conf, None, "a = 2\n")
+    assert _livewrite.read_file(paths["a"]) == "2"
+    with open(conf, encoding="utf-8") as handle:
+        assert handle.read() == "a = 2\n"
+    _livewrite.commit([], conf, "a = 2\n", None)
+    assert not (tmp_path / "owned.conf").exists()
+
+
+def test_commit_restores_live_values_when_the_file_cannot_be_written(tmp_path):
+    paths = files(tmp_path, a="1")
+    conf = str(tmp_path / "missing-dir" / "owned.conf")
+    with pytest.raises(MemwiseError, match=r"does not exist; the live values written by this call were restored$"):
+        _livewrite.commit([write_of(paths, "a", "2", "1")], conf, None, "a = 2\n")
+    assert _livewrite.read_file(paths["a"]) == "1"
+
+
+def test_diff_shape():
+    assert _livewrite.diff("live /sys", [("a", "1", "2")], "/etc/x.conf", None, "a = 2\n") == [
+        {"before_header": "live /sys", "after_header": "live /sys", "before": "a = 1\n", "after": "a = 2\n"},
+        {"before_header": "/etc/x.conf", "after_header": "/etc/x.conf", "before": "", "after": "a = 2\n"},
+    ]

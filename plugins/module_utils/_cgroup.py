@@ -86,15 +86,7 @@ def detect_layout(mounts):
 
 def parse_keyed(text, path):
     """Flat keyed files (``memory.events``, ``memory.stat``, ``memory.oom_control``): ``{key: int}``."""
-    result = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        words = line.split()
-        if not words:
-            continue
-        if len(words) != 2 or not words[1].lstrip("-").isdigit():
-            raise MemwiseError("%s line %d is not 'key value': %r" % (path, number, line))
-        result[words[0]] = int(words[1])
-    return result
+    return _procfs.parse_vmstat(text, path)  # the same "name value" lines as /proc/vmstat
 
 
 def parse_limit(text, path):

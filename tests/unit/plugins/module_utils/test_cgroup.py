@@ -75,7 +75,7 @@ def test_parse_keyed_and_errors():
         "high": 12,
         "oom_kill": 1,
     }
-    with pytest.raises(MemwiseError, match=r"memory.events line 1 is not 'key value': 'low'"):
+    with pytest.raises(MemwiseError, match=r"memory.events line 1 is not 'name value': 'low'"):
         _cgroup.parse_keyed("low\n", "memory.events")
 
 

@@ -8,7 +8,10 @@ removed in any release; do not import it from outside the collection.
 A write is ``(name, path, value, old, matches)``: the setting's name for
 messages, the file, the text to write, the text that restores the old state,
 and ``matches(answer) -> bool`` which says whether the value read back is what
-was asked for (the kernel may clamp or refuse). On the first failure every
+was asked for (the kernel may clamp or refuse). A sixth item ``(name, path,
+text)`` restores through another file: writing ``vm.dirty_bytes`` zeroes
+``vm.dirty_ratio``, and the kernel refuses ``vm.dirty_bytes = 0``, so the old
+state comes back by writing the old ratio. On the first failure every
 write made so far is undone, newest first, and MemwiseError names the setting,
 the value and the kernel's answer.
 """
@@ -32,10 +35,16 @@ def write_file(path, value):
         handle.write(value + "\n")
 
 
+def undo_of(item):
+    """``(name, path, text)`` that restores the state before ``item`` was written."""
+    return item[5] if len(item) > 5 else (item[0], item[1], item[3])
+
+
 def restore(written, write=write_file):
     """Undo ``written`` writes newest first; return the errors (empty when all were restored)."""
     errors = []
-    for name, path, _value, old, _matches in reversed(written):
+    for item in reversed(written):
+        name, path, old = undo_of(item)
         try:
             write(path, old)
         except OSError as exc:
@@ -47,7 +56,7 @@ def apply(writes, read=read_file, write=write_file, untouched="nothing else was 
     """Perform ``writes`` in order; return them, or restore them all and raise on the first failure."""
     written = []
     for item in writes:
-        name, path, value, _old, matches = item
+        name, path, value, _old, matches = item[:5]
         try:
             write(path, value)
             written.append(item)
@@ -65,7 +74,7 @@ def apply(writes, read=read_file, write=write_file, untouched="nothing else was 
                 name,
                 value,
                 problem,
-                ", ".join("%s = %s" % (w[0], w[3]) for w in restored) or "nothing (no setting was written before)",
+                ", ".join("%s = %s" % undo_of(w)[::2] for w in restored) or "nothing (no setting was written before)",
                 untouched,
                 ("; could not restore: " + "; ".join(errors)) if errors else "",
             )

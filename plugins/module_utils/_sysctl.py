@@ -49,6 +49,16 @@ NEEDS_MODULE = (
 TRIGGERS = ("vm.drop_caches", "vm.compact_memory", "vm.stat_refresh")
 
 INT_MAX = 2**31 - 1
+# Keys that share one kernel setting: writing one zeroes the other, and the kernel refuses 0 for the
+# *bytes side, so they cannot both be managed, and a rollback restores through the partner.
+PAIRS = {
+    "vm.dirty_bytes": "vm.dirty_ratio",
+    "vm.dirty_background_bytes": "vm.dirty_background_ratio",
+    "vm.overcommit_kbytes": "vm.overcommit_ratio",
+}
+PAIRS.update({ratio: size for size, ratio in list(PAIRS.items())})
+# vm.min_free_kbytes above this share of RAM can deadlock the kernel in reclaim (seen on 1 GiB VMs).
+MIN_FREE_MAX_RATIO = 0.10
 
 
 def _swappiness_max(kernel):
@@ -283,6 +293,30 @@ def kernel_version(release):
     """``6.1.0-28-amd64`` -> ``(6, 1)``."""
     match = re.match(r"^(\d+)\.(\d+)", release or "")
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def check_pairs(keys):
+    """Why a set of keys cannot be managed together (both sides of a bytes/ratio pair), or None."""
+    dotted = {key.replace("/", ".") for key in keys}
+    both = sorted({min(k, PAIRS[k]) for k in dotted if k in PAIRS and PAIRS[k] in dotted})
+    if both:
+        return "; ".join(
+            "%s and %s set the same kernel value (writing one zeroes the other); manage only one" % (k, PAIRS[k])
+            for k in both
+        )
+    return None
+
+
+def check_min_free(value, mem_total_kb):
+    """Why a vm.min_free_kbytes value is dangerous on a host with ``mem_total_kb`` of RAM, or None."""
+    limit = int(mem_total_kb * MIN_FREE_MAX_RATIO)
+    if mem_total_kb and int(value) > limit:
+        return "%s kB is more than %d%% of RAM (%d kB); the kernel would reclaim constantly and can deadlock" % (
+            value,
+            MIN_FREE_MAX_RATIO * 100,
+            limit,
+        )
+    return None
 
 
 def check_range(key, value, kernel):

@@ -90,6 +90,10 @@ notes:
     kernel.kptr_restrict 0..2, kernel.yama.ptrace_scope 0..3, net.ipv4.ip_forward 0..1,
     net.ipv4.ip_local_port_range two ports 1..65535 in order, and others; the kernel may refuse more at write
     time, which rolls the call back."
+  - vm.dirty_bytes and vm.dirty_ratio (likewise vm.dirty_background_bytes and vm.dirty_background_ratio,
+    vm.overcommit_kbytes and vm.overcommit_ratio) are one kernel value written two ways; a call may manage only
+    one of each pair, and a rollback restores the one that was in force. vm.min_free_kbytes above 10% of RAM
+    is refused (the kernel can deadlock in reclaim).
   - Keys that exist only with a kernel module loaded (net.bridge.* with br_netfilter, net.netfilter.* with
     nf_conntrack, ...) fail with a message naming the module to load first.
 seealso:
@@ -245,9 +249,25 @@ def validate_live(settings, kernel):
             errors.append("%s: cannot be read (%s)" % (key, exc.strerror))
             continue
         why = _sysctl.check_shape(current[key], value) or _sysctl.check_range(key.replace("/", "."), value, kernel)
+        if not why and key == "vm.min_free_kbytes":
+            why = _sysctl.check_min_free(value, _mem_total_kb())
         if why:
             errors.append("%s: %s" % (key, why))
+    pairs = _sysctl.check_pairs(settings)
+    if pairs:
+        errors.append(pairs)
     return current, errors
+
+
+def _mem_total_kb():
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def live_writes(settings, changes):
@@ -256,15 +276,19 @@ def live_writes(settings, changes):
     for key, change in changes.items():
         before, after = change["live"]
         if before != after:
-            writes.append(
-                (
-                    key,
-                    _proc_path(settings[key][0]),
-                    after,
-                    before,
-                    lambda answer, a=after: _sysctl.same_value(answer, a),
-                )
+            item = (
+                key,
+                _proc_path(settings[key][0]),
+                after,
+                before,
+                lambda answer, a=after: _sysctl.same_value(answer, a),
             )
+            partner = _sysctl.PAIRS.get(key.replace("/", "."))
+            if partner and before == "0":
+                # The partner holds the setting now; writing this key zeroes it, so undo restores the partner.
+                rel = partner.replace(".", "/")
+                item += ((partner, _proc_path(rel), _read_live(rel)),)
+            writes.append(item)
     return writes
 
 

@@ -120,3 +120,27 @@ def test_diff_shape():
         {"before_header": "live /sys", "after_header": "live /sys", "before": "a = 1\n", "after": "a = 2\n"},
         {"before_header": "/etc/x.conf", "after_header": "/etc/x.conf", "before": "", "after": "a = 2\n"},
     ]
+
+
+def test_undo_through_a_partner_file(tmp_path):
+    # vm.dirty_bytes / vm.dirty_ratio: writing bytes zeroes the ratio; undo rewrites the ratio.
+    paths = files(tmp_path, size="0", ratio="20", other="1")
+
+    def write(path, value):
+        if path == paths["size"]:
+            if value == "0":
+                raise OSError(errno.EINVAL, "Invalid argument")
+            _livewrite.write_file(paths["ratio"], "0")
+        if path == paths["ratio"]:
+            _livewrite.write_file(paths["size"], "0")
+        if path == paths["other"] and value == "bad":
+            raise OSError(errno.EINVAL, "Invalid argument")
+        _livewrite.write_file(path, value)
+
+    writes = [
+        write_of(paths, "size", "100000000", "0") + (("ratio", paths["ratio"], "20"),),
+        write_of(paths, "other", "bad", "1"),
+    ]
+    with pytest.raises(MemwiseError, match=r"^other = 'bad': .*; restored ratio = 20; nothing else was changed$"):
+        _livewrite.apply(writes, write=write)
+    assert [_livewrite.read_file(paths[n]) for n in ("size", "ratio", "other")] == ["0", "20", "1"]

@@ -393,3 +393,23 @@ def test_plan(settings, file_values, kwargs, changes, new_file, changed):  # noq
     assert got_changes == changes
     assert got_file == new_file
     assert _sysctl.changed_keys(got_changes) == changed
+
+
+@pytest.mark.parametrize(
+    ("keys", "why"),
+    [
+        (["vm.dirty_bytes", "vm.swappiness"], None),
+        (["vm.dirty_bytes", "vm/dirty_ratio"], "vm.dirty_bytes and vm.dirty_ratio set the same kernel value"),
+        (["vm.overcommit_ratio", "vm.overcommit_kbytes"], "vm.overcommit_kbytes and vm.overcommit_ratio set the same"),
+    ],
+)
+def test_check_pairs(keys, why):
+    got = _sysctl.check_pairs(keys)
+    assert (got is None) if why is None else got.startswith(why)
+
+
+def test_check_min_free():
+    assert _sysctl.check_min_free("67584", 1000000) is None
+    assert _sysctl.check_min_free("100001", 1000000) == (
+        "100001 kB is more than 10% of RAM (100000 kB); the kernel would reclaim constantly and can deadlock"
+    )

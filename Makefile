@@ -97,7 +97,8 @@ build: collection ## ansible-galaxy collection build, then check the tarball's c
 	ansible-galaxy collection build --force --output-path $(BUILD)/dist .
 	$(BIN)/python tests/tools/check_tarball.py $(BUILD)/dist/memwise-linux-*.tar.gz
 
-bench: collection images ## Benchmarks against today's tools (BENCH="vm_harness ..."); results in benchmarks/results
+bench: collection images ## Benchmarks against today's tools (BENCH="facts sysctl vm_harness"); results in benchmarks/results
+	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt  # the baselines (ansible.posix), benchmarks only
 	$(VMSESSION) $(BIN)/python benchmarks/run.py $(BENCH)
 
 vm-up: collection images ## Boot VMs for debugging: make vm-up VMS="dev12:bookworm dev13:trixie"

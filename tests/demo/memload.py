@@ -2,11 +2,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """make demo: keep a VM under memory pressure until stopped (runs inside the VM).
 
-Allocates about 1.1x MemTotal, capped at MemAvailable plus half the free swap so
-that the kernel swaps instead of OOM-killing, in 16 MiB chunks with every page
-written; then keeps touching a random chunk a few times a second, so some of the
-working set is always being swapped back in: swap in use and PSI memory "some"
-above zero, while the VM stays usable over SSH. Python standard library only.
+Allocates about 1.1x MemTotal, capped at MemAvailable plus a quarter of the free
+swap so that the kernel swaps instead of OOM-killing, in 16 MiB chunks with every
+page written (with half the free swap, a 1 GiB VM with 256 MiB of swap had its
+swap full for a moment while allocating: other processes' pages go out too); then
+keeps touching a random chunk a few times a second, so some of the working set is
+always being swapped back in: swap in use and PSI memory "some" above zero, while
+the VM stays usable over SSH. Python standard library only.
 """
 
 import random
@@ -31,7 +33,7 @@ def touch(chunk, value):
 
 def main():
     m = meminfo()
-    target = min(int(m["MemTotal"] * 1.1), m["MemAvailable"] + m["SwapFree"] // 2)
+    target = min(int(m["MemTotal"] * 1.1), m["MemAvailable"] + m["SwapFree"] // 4)
     chunks = []
     try:
         while len(chunks) * CHUNK < target:

@@ -212,16 +212,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.memwise.linux.plugins.module_utils import _files, _livewrite, _mm
+from ansible_collections.memwise.linux.plugins.module_utils import _files, _livewrite, _mm, _procfs
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 
 def _text(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except OSError:
-        return None
+    return _procfs.read_text(path)[0]
 
 
 def offered(release):
@@ -276,8 +272,8 @@ def run(module):
     changes, writes = {}, []
     for name, (before, wish, write) in plan.items():
         live_after = before
-        if params["live"] and not (before == wish or (wish == "enabled" and before != "0x0000")):
-            live_after = wish if wish != "enabled" else "enabled"
+        if params["live"] and not _mm.satisfied(wish, before):
+            live_after = wish
             writes.append(
                 (
                     name,

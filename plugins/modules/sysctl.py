@@ -181,7 +181,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.memwise.linux.plugins.module_utils import _files, _livewrite, _sysctl
+from ansible_collections.memwise.linux.plugins.module_utils import _files, _livewrite, _procfs, _sysctl
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 
@@ -260,14 +260,11 @@ def validate_live(settings, kernel):
 
 
 def _mem_total_kb():
+    text, _reason = _procfs.read_text("/proc/meminfo")
     try:
-        with open("/proc/meminfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+        return _procfs.parse_meminfo(text)["MemTotal"] // 1024 if text else 0
+    except MemwiseError:
+        return 0
 
 
 def live_writes(settings, changes):
@@ -292,14 +289,14 @@ def live_writes(settings, changes):
     return writes
 
 
-def _file_after(params, file_before, new_values):
+def _file_after(params, file_before, file_values, new_values):
     """The managed file's new text (None: no file); unchanged text when its keys and values are the same."""
     path = params["path"]
     if params["state"] == "present" and not params["persist"]:
         return file_before
     if not new_values:
         return None
-    if file_before is not None and _sysctl.owned_values(file_before, path) == new_values:
+    if file_before is not None and file_values == new_values:
         return file_before
     if not os.path.isdir(os.path.dirname(path)):
         raise MemwiseError("path: the directory of %s does not exist; nothing changed" % path)
@@ -351,15 +348,16 @@ def run(module):
     if errors:
         raise MemwiseError("invalid settings, nothing changed: " + "; ".join(errors))
     file_before = _files.read_optional(path)
+    file_values = _sysctl.owned_values(file_before, path)
     changes, new_values = _sysctl.plan(
         wanted,
         current,
-        _sysctl.owned_values(file_before, path),
+        file_values,
         live=live and not readonly,
         persist=params["persist"] or state == "absent",
         state=state,
     )
-    file_after = _file_after(params, file_before, new_values)
+    file_after = _file_after(params, file_before, file_values, new_values)
     shadows = _shadows(module, wanted)
     skipped = list(settings) if readonly else []
     if skipped:

@@ -100,7 +100,12 @@ def capture(dest):
                 skipped.append("%s: name not allowed in a collection (ansible-test no-illegal-filenames)" % path)
                 continue
             if os.path.isdir(path) and not os.path.islink(path):
-                os.makedirs(target, exist_ok=True)  # a marker directory such as /run/systemd/system
+                # A marker directory such as /run/systemd/system: git keeps no empty directory, so it
+                # holds a .keep file (a fresh clone without it would read as a host without systemd).
+                os.makedirs(target, exist_ok=True)
+                if not os.listdir(target):
+                    with open(os.path.join(target, ".keep"), "w") as handle:
+                        handle.write("marker directory captured from %s\n" % path)
                 continue
             if path.endswith(".so"):
                 os.makedirs(os.path.dirname(target), exist_ok=True)

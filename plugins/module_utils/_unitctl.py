@@ -1,0 +1,113 @@
+# Copyright: memwise.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE: talk to the running systemd: show, daemon-reload, set-property, start, cgroup files.
+
+This module is private to the memwise.linux collection. It may change or be
+removed in any release; do not import it from outside the collection.
+
+Every command goes through a ``_command.Runner``; the parsing lives in
+``_systemd``. ``daemon_reloads`` counts the reloads a call made, so a module can
+report (and tests can assert) that it reloaded only when a file changed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.memwise.linux.plugins.module_utils import _procfs, _systemd
+from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+CONTROL_DIR = "/run/systemd/system.control"
+MANAGER_PROPERTIES = (
+    "Version",
+    "DefaultTasksMax",
+    "DefaultMemoryAccounting",
+    "DefaultCPUAccounting",
+    "DefaultIOAccounting",
+    "DefaultTasksAccounting",
+    "DefaultMemoryPressureThresholdUSec",
+)
+
+
+class Systemctl:
+    """The systemd manager of this host, reached through ``run`` (a ``_command.Runner``)."""
+
+    def __init__(self, run):
+        self.run = run
+        self.daemon_reloads = 0
+
+    def manager(self):
+        """Manager properties: Version and the defaults units inherit."""
+        argv = ["systemctl", "show"]
+        for name in MANAGER_PROPERTIES:
+            argv += ["-p", name]
+        return _systemd.parse_show(self.run(argv)[1])
+
+    def show(self, unit, names):
+        """The unit's facts (LoadState, MainPID...), readouts and the ``systemctl show`` values of ``names``."""
+        argv = ["systemctl", "show", unit]
+        names = list(names) + [n for n in _systemd.MEMORY_LIMITS if n not in names]
+        wanted = list(_systemd.UNIT_FACTS) + list(_systemd.READOUTS) + [_systemd.show_name(n) for n in names]
+        if "CPUQuota" in names:
+            wanted.append("CPUQuotaPeriodUSec")
+        for name in wanted:
+            argv += ["-p", name]
+        return _systemd.parse_show(self.run(argv)[1])
+
+    def daemon_reload(self):
+        self.run(["systemctl", "daemon-reload"])
+        self.daemon_reloads += 1
+
+    def set_property(self, unit, assignments):
+        """``systemctl set-property --runtime UNIT Name=text ...`` (live, no restart)."""
+        if assignments:
+            self.run(["systemctl", "set-property", "--runtime", unit] + ["%s=%s" % a for a in assignments])
+
+    def start(self, unit):
+        self.run(["systemctl", "start", unit])
+
+
+def cgroup_dir(show):
+    """The unit's cgroup v2 directory, or ``(None, reason)``."""
+    if not os.path.exists(CGROUP_ROOT + "/cgroup.controllers"):
+        return None, "the cgroup v2 hierarchy is not mounted at %s" % CGROUP_ROOT
+    group = show.get("ControlGroup") or ""
+    if not group:
+        return None, "the unit is %s and has no cgroup" % (show.get("ActiveState") or "not active")
+    path = CGROUP_ROOT + group
+    if not os.path.isdir(path):
+        return None, "%s does not exist" % path
+    return path, None
+
+
+def read_cgroup(path, names, show):
+    """``{name: canonical value}`` from the cgroup files of ``names`` that exist under ``path``."""
+    values = {}
+    if path is None:
+        return values
+    period = _systemd.parse_timespan(show.get("CPUQuotaPeriodUSec") or "")
+    period = 100000 if period in (None, "infinity") else period
+    for name in names:
+        filename = _systemd.PROPERTIES[name].cgroup
+        if not filename:
+            continue
+        text, _reason = _procfs.read_text(os.path.join(path, filename))
+        if text is None:
+            continue
+        try:
+            values[name] = _systemd.from_cgroup(name, text, period)
+        except (ValueError, MemwiseError):
+            values[name] = text.strip()
+    return values
+
+
+def control_files(unit, names):
+    """The runtime drop-ins ``systemctl set-property --runtime`` leaves for ``names`` (existing ones)."""
+    found = []
+    for name in names:
+        for suffix in ("", "Scale"):
+            path = "%s/%s.d/50-%s%s.conf" % (CONTROL_DIR, unit, name, suffix)
+            if os.path.exists(path):
+                found.append(path)
+    return found

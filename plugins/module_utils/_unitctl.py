@@ -68,6 +68,18 @@ class Systemctl:
         self.run(["systemctl", "start", unit])
 
 
+def require_loaded(unit, show):
+    """MemwiseError for a unit systemd does not know or that is masked."""
+    state = show.get("LoadState")
+    if state == "masked":
+        raise MemwiseError("unit: %s is masked; unmask it first (systemctl unmask %s)" % (unit, unit))
+    if state != "loaded":
+        raise MemwiseError(
+            "unit: %s is not known to systemd (LoadState=%s); check the name with systemctl list-units --all"
+            % (unit, state or "unknown")
+        )
+
+
 def cgroup_dir(show):
     """The unit's cgroup v2 directory, or ``(None, reason)``."""
     if not os.path.exists(CGROUP_ROOT + "/cgroup.controllers"):
@@ -111,3 +123,26 @@ def control_files(unit, names):
             if os.path.exists(path):
                 found.append(path)
     return found
+
+
+def restart(run, unit):
+    run(["systemctl", "restart", unit])
+
+
+def wait_active(run, unit, timeout, clock, sleep):
+    """Poll ``systemctl is-active`` until active or failed (or ``timeout`` seconds); return the last state."""
+    deadline = clock() + timeout
+    while True:
+        state = run(["systemctl", "is-active", unit], check=False)[1].strip()
+        if state in ("active", "failed") or clock() >= deadline:
+            return state
+        sleep(0.2)
+
+
+def journal(run, unit, lines=15):
+    """The unit's last journal lines (empty when journalctl is missing or says nothing)."""
+    try:
+        _rc, out, _err = run(["journalctl", "-u", unit, "-n", str(lines), "--no-pager", "-o", "short"], check=False)
+    except MemwiseError:
+        return []
+    return out.strip().splitlines()[-lines:]

@@ -251,14 +251,7 @@ def host_bases():
 
 def check_unit(unit, show, create_slice):
     """MemwiseError for a unit that is not there; True when a missing slice is to be created."""
-    state = show.get("LoadState")
-    if state == "masked":
-        raise MemwiseError("unit: %s is masked; unmask it first (systemctl unmask %s)" % (unit, unit))
-    if state != "loaded":
-        raise MemwiseError(
-            "unit: %s is not known to systemd (LoadState=%s); check the name with systemctl list-units --all"
-            % (unit, state or "unknown")
-        )
+    _unitctl.require_loaded(unit, show)
     absent_slice = unit.endswith(".slice") and not show.get("FragmentPath") and show.get("ActiveState") != "active"
     if absent_slice and not create_slice:
         raise MemwiseError(

@@ -357,20 +357,21 @@ class Hardening:
             result["exposure"]["after"] = after
             result["checks"] = _hardening.check_changes(self.checks_before, checks)
             limit = self.params["max_exposure"]
-            if limit is not None and after > limit:
+            if limit is not None and after > limit and self.params["state"] == "present":
                 reason = "exposure %.1f is above max_exposure %.1f" % (after, limit)
         if reason is None:
             return
         result.update(rolled_back=True, reason=reason, journal=_unitctl.journal(self.run, self.unit))
+        result["dropin_text"] = self.file_before
         self._write(self.file_before)
         back = self._settle(restart, result)
         result["exposure"]["after"] = measure(self.run, self.unit)[0]
         raise MemwiseError(
-            "%s: %s; rolled back: %s restored, systemd reloaded%s%s. Last journal lines: %s"
+            "%s: %s; rolled back: %s, systemd reloaded%s%s. Last journal lines: %s"
             % (
                 self.unit,
                 reason,
-                self.ours if self.file_before is not None else "drop-in removed",
+                ("%s restored" % self.ours) if self.file_before is not None else "drop-in removed",
                 ", service restarted and active again" if restart and back is None else "",
                 "; BUT after the rollback: " + back if back else "",
                 " | ".join(result["journal"][-8:]) or "none",

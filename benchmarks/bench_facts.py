@@ -226,9 +226,7 @@ def print_table(result):
                 "%.2fx / %.2fx" % (ratio, ratio_wall) if ratio else "-",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)))
+    common.print_rows(rows)
     fields = result["fields"]
     print(
         "  fields: memory_facts %d leaf values of data (%d with gather_subset/unavailable); "

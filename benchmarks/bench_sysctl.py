@@ -48,7 +48,6 @@ import importlib.util
 import json
 import os
 import shlex
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -227,22 +226,8 @@ def time_runs(target, values, runs, env):
     return out
 
 
-def ratio(samples, phase, kind):
-    return round(
-        statistics.median(samples[phase]["posix"][kind]) / statistics.median(samples[phase]["memwise"][kind]), 2
-    )
-
-
 def checks(result):
-    failures = []
-    for phase, want in (("steady", False), ("first", True)):
-        for tool in TOOLS:
-            changed = result["changed"][phase][tool]
-            if any(c != want for c in changed):
-                failures.append(
-                    "%s: %s reported changed=%s in %d of %d samples, want %s"
-                    % (phase, LABELS[tool], not want, sum(c != want for c in changed), len(changed), want)
-                )
+    failures = common.changed_failures(result["changed"], LABELS, (("steady", False), ("first", True)))
     steady = result["ratio_posix_to_memwise"]["steady"]["task"]
     if steady < MIN_RATIO:
         failures.append(
@@ -264,9 +249,7 @@ def print_table(result):
                     "%.3f" % result["playbook_wall_seconds"][phase][tool]["median"],
                 )
             )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)))
+    common.print_rows(rows)
     for phase in PHASES:
         r = result["ratio_posix_to_memwise"][phase]
         print("  %s: posix / memwise = %.2fx task time, %.2fx playbook wall time" % (phase, r["task"], r["wall"]))
@@ -306,7 +289,9 @@ def benchmark(target, args, env, where):
         "keys": values,
         "task_seconds": {p: {t: summary(samples[p][t]["task"]) for t in TOOLS} for p in PHASES},
         "playbook_wall_seconds": {p: {t: summary(samples[p][t]["wall"]) for t in TOOLS} for p in PHASES},
-        "ratio_posix_to_memwise": {p: {k: ratio(samples, p, k) for k in ("task", "wall")} for p in PHASES},
+        "ratio_posix_to_memwise": {
+            p: {k: common.ratio(samples, p, k, "posix") for k in ("task", "wall")} for p in PHASES
+        },
         "changed": {p: {t: samples[p][t]["changed"] for t in TOOLS} for p in PHASES},
         "loadavg_before": loadavg_before,
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],

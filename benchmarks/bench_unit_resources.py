@@ -51,7 +51,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -246,22 +245,10 @@ def time_runs(guest, runs, template, env):
     return out
 
 
-def ratio(samples, phase, kind):
-    return round(
-        statistics.median(samples[phase]["baseline"][kind]) / statistics.median(samples[phase]["memwise"][kind]), 2
-    )
-
-
 def checks(result):
-    failures = []
-    for phase, want in (("first", True), ("steady", False)):
+    failures = common.changed_failures(result["changed"], LABELS, (("first", True), ("steady", False)))
+    for phase in PHASES:
         for tool in TOOLS:
-            changed = result["changed"][phase][tool]
-            if any(c != want for c in changed):
-                failures.append(
-                    "%s: %s reported changed=%s in %d of %d samples, want %s"
-                    % (phase, LABELS[tool], not want, sum(c != want for c in changed), len(changed), want)
-                )
             wrong = [w for w in result["wrong_values"][phase][tool] if w]
             if wrong:
                 failures.append("%s: %s left other values than asked: %r" % (phase, LABELS[tool], wrong[0]))
@@ -295,9 +282,7 @@ def print_table(result):
                     "%d of %d samples" % (sum(restarts), len(restarts)),
                 )
             )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)))
+    common.print_rows(rows)
     for phase in PHASES:
         r = result["ratio_baseline_to_memwise"][phase]
         print("  %s: baseline / memwise = %.2fx task time, %.2fx playbook wall time" % (phase, r["task"], r["wall"]))
@@ -333,7 +318,9 @@ def benchmark(guest, args, env, where, template):
         "value_sets": VALUE_SETS,
         "task_seconds": {p: {t: summary(samples[p][t]["task"]) for t in TOOLS} for p in PHASES},
         "playbook_wall_seconds": {p: {t: summary(samples[p][t]["wall"]) for t in TOOLS} for p in PHASES},
-        "ratio_baseline_to_memwise": {p: {k: ratio(samples, p, k) for k in ("task", "wall")} for p in PHASES},
+        "ratio_baseline_to_memwise": {
+            p: {k: common.ratio(samples, p, k, "baseline") for k in ("task", "wall")} for p in PHASES
+        },
         "changed": {p: {t: samples[p][t]["changed"] for t in TOOLS} for p in PHASES},
         "main_pid_changed": {p: {t: samples[p][t]["pid_changed"] for t in TOOLS} for p in PHASES},
         "wrong_values": {p: {t: samples[p][t]["wrong"] for t in TOOLS} for p in PHASES},

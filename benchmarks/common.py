@@ -73,3 +73,35 @@ def write_result(name, data):
     with open(path, "w") as handle:
         json.dump(data, handle, indent=2)
     return path
+
+
+def ratio(samples, phase, kind, baseline):
+    """median(baseline) / median(memwise) of ``samples[phase][tool][kind]``, rounded to 0.01."""
+    return round(
+        statistics.median(samples[phase][baseline][kind]) / statistics.median(samples[phase]["memwise"][kind]), 2
+    )
+
+
+def changed_failures(changed, labels, wants):
+    """Failures for samples whose ``changed`` differs from what the phase wants.
+
+    ``changed`` is {phase: {tool: [bool per sample]}}, ``wants`` (phase, bool) pairs.
+    """
+    failures = []
+    for phase, want in wants:
+        for tool, label in labels.items():
+            samples = changed[phase][tool]
+            wrong = sum(c != want for c in samples)
+            if wrong:
+                failures.append(
+                    "%s: %s reported changed=%s in %d of %d samples, want %s"
+                    % (phase, label, not want, wrong, len(samples), want)
+                )
+    return failures
+
+
+def print_rows(rows):
+    """Print a list of string tuples as left-aligned columns (the first row is the header)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)))

@@ -20,7 +20,7 @@ import glob
 import os
 import re
 
-from ansible_collections.memwise.linux.plugins.module_utils import _cgroup, _procfs, _sysfs
+from ansible_collections.memwise.linux.plugins.module_utils import _cgroup, _procfs, _sysfs, _zram
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 THP_DIR = "/sys/kernel/mm/transparent_hugepage"
@@ -29,17 +29,6 @@ ZSWAP_DEBUGFS = "/sys/kernel/debug/zswap"
 KSM_DIR = "/sys/kernel/mm/ksm"
 LRU_GEN_DIR = "/sys/kernel/mm/lru_gen"
 KSM_RUN_MODES = {0: "stop", 1: "run", 2: "unmerge"}
-ZRAM_MM_STAT = (
-    "orig_data_size",
-    "compr_data_size",
-    "mem_used_total",
-    "mem_limit",
-    "mem_used_max",
-    "same_pages",
-    "pages_compacted",
-    "huge_pages",
-    "huge_pages_since",
-)
 SYSTEMD_LIBS = (
     "/usr/lib/*/systemd/libsystemd-shared-*.so",
     "/usr/lib/systemd/libsystemd-shared-*.so",
@@ -122,9 +111,7 @@ def _zram_device(ctx, name, swaps):
     else:
         device["algorithm"], device["algorithms"] = None, []
     text, _reason = _text(ctx, base + "/mm_stat")
-    words = text.split() if text else []
-    for index, key in enumerate(ZRAM_MM_STAT):
-        device[key] = int(words[index]) if index < len(words) and words[index].isdigit() else None
+    device.update(_zram.parse_mm_stat(text))
     orig, compr = device["orig_data_size"], device["compr_data_size"]
     device["compression_ratio"] = round(orig / compr, 2) if orig and compr else None
     swap = swaps.get(device["path"])

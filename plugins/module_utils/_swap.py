@@ -120,23 +120,6 @@ def parse_mountinfo(text):
     return mounts
 
 
-def parse_mounts(text):
-    """Parse /proc/mounts (the fallback without mountinfo) into the same dicts as ``parse_mountinfo``."""
-    mounts = []
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) >= 4:
-            mounts.append(
-                {
-                    "mount_point": unescape_octal(words[1]),
-                    "fstype": words[2],
-                    "source": unescape_octal(words[0]),
-                    "options": words[3],
-                }
-            )
-    return mounts
-
-
 def mount_of(mounts, path):
     """The mount holding ``path`` (absolute, symlinks resolved): the longest mount point that is a
     prefix of it at a ``/`` boundary; of equal ones the last mounted (it hides the earlier)."""

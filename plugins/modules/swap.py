@@ -323,14 +323,18 @@ class Apply:
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             if method == "nocow fallocate":
                 self.run(["chattr", "+C", self.path])
-            try:
-                if method == "dd":
-                    raise MemwiseError("dd")
-                self.run(["fallocate", "-l", str(size), self.path])
-            except MemwiseError:
+            if method == "dd" or not self._fallocate(size):
                 count = ["count=%d" % size, "iflag=count_bytes", "conv=fsync,notrunc", "status=none"]
                 self.run(["dd", "if=/dev/zero", "of=" + self.path, "bs=1M"] + count)
         self.chmod()
+
+    def _fallocate(self, size):
+        """Reserve the file's blocks; False where the file system refuses (dd writes them instead)."""
+        try:
+            self.run(["fallocate", "-l", str(size), self.path])
+        except MemwiseError:
+            return False
+        return True
 
     def chmod(self):
         os.chmod(self.path, 0o600)

@@ -112,8 +112,7 @@ def _zram_device(ctx, name, swaps):
         device["algorithm"], device["algorithms"] = None, []
     text, _reason = _text(ctx, base + "/mm_stat")
     device.update(_zram.parse_mm_stat(text))
-    orig, compr = device["orig_data_size"], device["compr_data_size"]
-    device["compression_ratio"] = round(orig / compr, 2) if orig and compr else None
+    device["compression_ratio"] = _zram.compression_ratio(device)
     swap = swaps.get(device["path"])
     device["swap"] = swap is not None
     device["swap_priority"] = swap["priority"] if swap else None

@@ -218,7 +218,7 @@ def read_devices():
 
 
 def kernel_algorithms(run, params):
-    """The kernel's zram algorithms, and whether this call loaded the module to read them.
+    """The kernel's zram algorithms, whether this call loaded the module to read them, and the devices.
 
     With no zram device yet, the module is loaded (``num_devices=N``): only a
     device's ``comp_algorithm`` lists what this kernel offers. ``unload`` takes
@@ -235,7 +235,7 @@ def kernel_algorithms(run, params):
         raise MemwiseError("the zram module is loaded but has no device to read comp_algorithm from; nothing changed")
     name = sorted(current, key=_zram.device_index)[0]
     text = _read("%s/%s/comp_algorithm" % (_zram.SYS_BLOCK, name))
-    return _zram.parse_algorithms(text, "%s/%s/comp_algorithm" % (_zram.SYS_BLOCK, name))[1], loaded
+    return _zram.parse_algorithms(text, "%s/%s/comp_algorithm" % (_zram.SYS_BLOCK, name))[1], loaded, current
 
 
 def unload(run):
@@ -285,11 +285,12 @@ class Apply:
         """swapoff (through systemd when the generator may own the device) and reset; ``before`` is remembered."""
         if os.path.isdir(SYSTEMD_RUNNING) and os.path.exists(_zram.GENERATOR):
             self.run(["systemctl", "stop", "dev-%s.swap" % name, "systemd-zram-setup@%s.service" % name], check=False)
-        if read_devices().get(name, {}).get("active"):
+        devices = read_devices()  # swapoff changes neither which devices exist nor their names
+        if devices.get(name, {}).get("active"):
             self.run(["swapoff", "/dev/" + name])
         if before is not None:
             self.taken_down[name] = before
-        if name in read_devices():
+        if name in devices:
             # also clears an algorithm chosen before a failed disksize; EBUSY right after swapoff is retried
             self.write(name, "reset", 1, retry_busy=True)
 
@@ -391,9 +392,12 @@ def plan_run(params, run, check_mode):
     Where the zram module had to be loaded to read the kernel's algorithms, it is
     unloaded again in check mode and when validation fails: neither leaves a trace.
     """
-    algorithms, loaded = kernel_algorithms(run, params) if params["state"] == "present" else (None, False)
+    if params["state"] == "present":
+        algorithms, loaded, current = kernel_algorithms(run, params)
+    else:
+        algorithms, loaded, current = None, False, read_devices()
     try:
-        work = _plan(params, run, algorithms)
+        work = _plan(params, run, algorithms, current)
     except MemwiseError:
         if loaded:
             unload(run)
@@ -403,11 +407,10 @@ def plan_run(params, run, check_mode):
     return work
 
 
-def _plan(params, run, algorithms):
+def _plan(params, run, algorithms, current):
     state = params["state"]
     spec = _zram.validate(params, algorithms)
     meminfo = _procfs.parse_meminfo(_read("/proc/meminfo") or "")
-    current = read_devices()
     page = os.sysconf("SC_PAGE_SIZE")
     disksize = _zram.device_bytes(spec, meminfo["MemTotal"], page) if state == "present" else None
     persistence = "none"

@@ -1,0 +1,87 @@
+# Copyright: memwise.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PRIVATE: the shell every memwise.linux module shares - running it, its result and diff shapes.
+
+This module is private to the memwise.linux collection. It may change or be
+removed in any release; do not import it from outside the collection.
+
+The conventions these helpers implement are written down in
+``docs/docsite/rst/conventions.rst`` and checked by
+``tests/unit/plugins/test_conventions.py``:
+
+- ``run_module(module, body)``: ``body(module)`` returns the result dict; a
+  MemwiseError becomes ``fail_json`` with its message (and the partial result it
+  carries), any other exception becomes ``fail_json`` saying it is a bug, never
+  a raw traceback.
+- ``settings``: per setting, per layer (``live``, ``file``, ``cgroup``), ``{before, after}``.
+- ``diff``: always a list; first the live values that move, one ``name = value``
+  line each, then the full text of each file written.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
+
+
+def run_module(module, body):
+    """Run ``body(module)`` and end the module: ``exit_json`` with its result or ``fail_json`` with the reason."""
+    try:
+        result = body(module)
+    except MemwiseError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    except Exception as exc:  # a bug, reported as one instead of a raw traceback
+        module.fail_json(
+            msg="%s: unexpected %s: %s. This is a bug in memwise.linux; please report it with this task's input"
+            % (module._name, type(exc).__name__, exc),
+            exception=traceback.format_exc(),
+        )
+    module.exit_json(**result)
+
+
+def layer(before, after):
+    """One layer of a setting's result."""
+    return {"before": before, "after": after}
+
+
+def changed_settings(settings):
+    """Names of the settings where any layer moves, in the order given."""
+    return [name for name, layers in settings.items() if any(v["before"] != v["after"] for v in layers.values())]
+
+
+def live_diff(header, moved):
+    """The diff entry of live values: ``moved`` is ``[(name, before, after)]``; only values that differ are shown."""
+    moved = [(name, before, after) for name, before, after in moved if before != after]
+    return {
+        "before_header": header,
+        "after_header": header,
+        "before": "".join("%s = %s\n" % (name, _text(before)) for name, before, _after in moved),
+        "after": "".join("%s = %s\n" % (name, _text(after)) for name, _before, after in moved),
+    }
+
+
+def file_diff(path, before, after):
+    """The diff entry of a file: its full text before and after (``""`` when it does not exist)."""
+    return {"before_header": path, "after_header": path, "before": before or "", "after": after or ""}
+
+
+def diff(header, moved, files=()):
+    """Ansible's diff in the collection's shape: the live entry, then one entry per ``(path, before, after)``."""
+    return [live_diff(header, moved)] + [file_diff(path, before, after) for path, before, after in files]
+
+
+def settings_diff(header, settings, layer_name="live"):
+    """The live diff entry built from a ``settings`` result: the ``layer_name`` values that move."""
+    return live_diff(
+        header,
+        [(name, v[layer_name]["before"], v[layer_name]["after"]) for name, v in settings.items() if layer_name in v],
+    )
+
+
+def _text(value):
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

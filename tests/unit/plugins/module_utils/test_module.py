@@ -1,0 +1,106 @@
+# Copyright: memwise.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The module shell: run_module's endings, the settings and diff shapes."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.memwise.linux.plugins.module_utils import _module
+from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError, invalid
+
+
+class Ended(Exception):
+    pass
+
+
+class FakeModule:
+    _name = "memwise.linux.example"
+
+    def __init__(self):
+        self.ended = None
+
+    def exit_json(self, **result):
+        self.ended = ("exit", result)
+        raise Ended
+
+    def fail_json(self, **result):
+        self.ended = ("fail", result)
+        raise Ended
+
+
+def _end(body):
+    module = FakeModule()
+    with pytest.raises(Ended):
+        _module.run_module(module, body)
+    return module.ended
+
+
+def test_run_module_exits_with_the_result():
+    assert _end(lambda m: {"changed": True, "settings": {}}) == ("exit", {"changed": True, "settings": {}})
+
+
+def test_run_module_fails_with_the_message_and_details():
+    def body(_module):
+        raise MemwiseError("unit: nosuch.service: not loaded; nothing changed", details={"exposure": {"before": 9.6}})
+
+    assert _end(body) == (
+        "fail",
+        {"msg": "unit: nosuch.service: not loaded; nothing changed", "exposure": {"before": 9.6}},
+    )
+
+
+def test_run_module_reports_a_bug_as_one_without_a_raw_traceback():
+    def body(_module):
+        return {}["missing"]
+
+    kind, result = _end(body)
+    assert kind == "fail"
+    assert result["msg"].startswith("memwise.linux.example: unexpected KeyError: 'missing'. This is a bug")
+    assert "Traceback" in result["exception"]
+
+
+def test_invalid_lists_every_problem():
+    assert str(invalid(["a: bad", "b: worse"], "settings")) == "invalid settings, nothing changed: a: bad; b: worse"
+
+
+def test_changed_settings_in_order():
+    settings = {
+        "b": {"live": _module.layer("1", "2"), "file": _module.layer(None, "2")},
+        "a": {"live": _module.layer("1", "1")},
+        "c": {"live": _module.layer("1", "1"), "file": _module.layer("1", None)},
+    }
+    assert _module.changed_settings(settings) == ["b", "c"]
+
+
+def test_diff_shape_live_then_files():
+    diff = _module.diff(
+        "live /proc/sys",
+        [("vm.swappiness", "60", "10"), ("vm.dirty_ratio", "20", "20"), ("x", None, True)],
+        [("/etc/sysctl.d/90-memwise.conf", None, "vm.swappiness = 10\n")],
+    )
+    assert diff == [
+        {
+            "before_header": "live /proc/sys",
+            "after_header": "live /proc/sys",
+            "before": "vm.swappiness = 60\nx = (unset)\n",
+            "after": "vm.swappiness = 10\nx = yes\n",
+        },
+        {
+            "before_header": "/etc/sysctl.d/90-memwise.conf",
+            "after_header": "/etc/sysctl.d/90-memwise.conf",
+            "before": "",
+            "after": "vm.swappiness = 10\n",
+        },
+    ]
+
+
+def test_settings_diff_reads_one_layer():
+    settings = {"MemoryHigh": {"live": _module.layer("infinity", 536870912), "file": _module.layer(None, "512M")}}
+    assert _module.settings_diff("live ssh.service", settings) == {
+        "before_header": "live ssh.service",
+        "after_header": "live ssh.service",
+        "before": "MemoryHigh = infinity\n",
+        "after": "MemoryHigh = 536870912\n",
+    }
+    assert _module.settings_diff("file", settings, "file")["after"] == "MemoryHigh = 512M\n"

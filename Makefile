@@ -39,13 +39,18 @@ export ANSIBLE_NOCOLOR ?= $(if $(CI),1,)
 export PY_COLORS ?= $(if $(CI),0,1)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv collection demo demo-down test lint sanity units harness integration \
+.PHONY: help host-packages venv collection demo demo-down test lint sanity units harness integration \
         docs build bench images vm-up vm-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): tests/requirements.txt
+# The Debian packages of tests/host-packages.txt (qemu, debootstrap, ...), installed
+# when missing: as root, through passwordless sudo, or the exact apt command is printed.
+host-packages: ## Install the missing Debian packages the demo and the tests need
+	tests/tools/host_packages.sh
+
+$(STAMP): tests/requirements.txt | host-packages
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r tests/requirements.txt
 	touch $@

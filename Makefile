@@ -69,8 +69,21 @@ demo: collection images ## Boot a Debian 12 + 13 fleet, run what the collection 
 demo-down: ## Stop the VMs a `make demo KEEP=1` left running
 	$(VMCTL) down --state-dir $(DEMO_STATE)
 
-test: lint sanity units docs build harness integration ## Everything CI runs: lint, sanity, units, docs, build, VM tests
-	@echo "make test: all checks passed"
+# Each step and each scenario is timed (tests/tools/timed.py) and the table printed
+# at the end, passed or failed.
+TIMINGS := $(BUILD)/test-timings.tsv
+TIMED = $(PYTHON) tests/tools/timed.py run $(TIMINGS)
+TEST_STEPS := lint sanity units docs build harness integration
+
+test: collection ## Everything CI runs: lint, sanity, units, docs, build, VM tests (with a table of durations)
+	@rm -f $(TIMINGS)
+	@rc=0; for step in $(TEST_STEPS); do \
+	  if [ $$step = integration ]; then $(MAKE) --no-print-directory integration TIMINGS_ON=1 || { rc=$$?; break; }; \
+	  else $(TIMED) $$step -- $(MAKE) --no-print-directory $$step || { rc=$$?; break; }; fi; \
+	done; \
+	$(PYTHON) tests/tools/timed.py table $(TIMINGS); \
+	if [ $$rc -eq 0 ]; then echo "make test: all checks passed"; else echo "make test: FAILED"; fi; \
+	exit $$rc
 
 lint: collection ## ansible-lint (production profile), ruff, changelog and docs lint
 	ansible-lint --profile production
@@ -90,8 +103,8 @@ harness: collection images ## Kill `make integration` halfway and prove no qemu 
 
 integration: collection images ## Every Molecule scenario on real VMs (SCENARIOS="smoke ..." to pick)
 	@for s in $(SCENARIOS); do \
-	  echo "== molecule test -s $$s"; \
-	  $(VMSESSION) molecule test -s $$s || exit $$?; \
+	  if [ -n "$(TIMINGS_ON)" ]; then $(TIMED) "scenario $$s" -- $(VMSESSION) molecule test -s $$s || exit $$?; \
+	  else echo "== molecule test -s $$s"; $(VMSESSION) molecule test -s $$s || exit $$?; fi; \
 	done
 
 images: collection ## Build (or reuse) the cached Debian 12 and 13 base images

@@ -37,7 +37,7 @@ def table(path):
     for name, seconds, rc in rows:
         print("%-*s  %8s  %s" % (width, name, seconds, "ok" if rc == "0" else "FAILED (rc=%s)" % rc))
     total = sum(int(seconds) for _n, seconds, _rc in rows)
-    print("%-*s  %8d  (%d min %02d s)" % (width, "total", total, total // 60, total % 60))
+    print("%-*s  %8s  (%d min %02d s)" % (width, "total", total, total // 60, total % 60))
     return 0
 
 

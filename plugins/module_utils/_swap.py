@@ -11,20 +11,21 @@ out, with a margin, or ``swapoff`` pushes the host into reclaim storms or the
 OOM killer. The check is made up front, before anything changes.
 
 For the swap module it also holds the pure half of its work: the option
-checks (``validate``), the file-system rules for swap files
-(``parse_mountinfo``, ``mount_of``, ``REFUSED_FS``), blkid output, and
-``plan``, which turns the options and a state dict read from the host into
-the ordered actions and the device as the kernel will show it. ``Undo``
-records what a run did so a failure can reverse it.
+checks (``validate``), the file-system rules for swap files (``REFUSED_FS``;
+the mount table is read with ``_mounts``), blkid output, ``plan``, which turns
+the options and a state dict read from the host into the ordered actions and
+the device as the kernel will show it, and ``settings``, the result's
+per-attribute ``live`` and ``file`` layers. Validation collects every problem
+(of the options and of the host) and raises them together, before anything
+changes.
 """
 
 from __future__ import annotations
 
 import stat
 
-from ansible_collections.memwise.linux.plugins.module_utils import _fstab
-from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
-from ansible_collections.memwise.linux.plugins.module_utils._procfs import unescape_octal
+from ansible_collections.memwise.linux.plugins.module_utils import _fstab, _module
+from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError, invalid
 from ansible_collections.memwise.linux.plugins.module_utils._sizes import human_bytes, to_bytes
 
 # The margin kept free after swapoff: 5 % of RAM, at least 64 MiB and at most 1 GiB.
@@ -38,6 +39,27 @@ def swapoff_margin(mem_total):
     return max(MARGIN_MIN, min(MARGIN_MAX, mem_total * MARGIN_PERCENT // 100))
 
 
+def swapoff_problem(path, used, meminfo, action="swapoff"):
+    """Why a swapoff of ``path`` holding ``used`` bytes cannot be done safely, or None when it fits."""
+    available = meminfo.get("MemAvailable")
+    total = meminfo.get("MemTotal")
+    if available is None or total is None:
+        return (
+            "%s: cannot %s safely: /proc/meminfo has no MemAvailable or MemTotal to check "
+            "that its %s of used swap fits in memory" % (path, action, human_bytes(used))
+        )
+    margin = swapoff_margin(total)
+    if used + margin > available:
+        missing = used + margin - available
+        return (
+            "%s: cannot %s: it holds %s of swapped-out pages, and MemAvailable is %s; swapoff must "
+            "keep a margin of %s, so %s of memory is missing. Free memory (or wait until less swap "
+            "is used) and run again"
+            % (path, action, human_bytes(used), human_bytes(available), human_bytes(margin), human_bytes(missing))
+        )
+    return None
+
+
 def check_swapoff(path, used, meminfo, action="swapoff"):
     """Refuse a swapoff of ``path`` whose ``used`` bytes do not fit in MemAvailable minus the margin.
 
@@ -46,23 +68,10 @@ def check_swapoff(path, used, meminfo, action="swapoff"):
     "remove") for the message. Returns the margin used; raises ``MemwiseError``
     naming how much memory is missing.
     """
-    available = meminfo.get("MemAvailable")
-    total = meminfo.get("MemTotal")
-    if available is None or total is None:
-        raise MemwiseError(
-            "%s: cannot %s safely: /proc/meminfo has no MemAvailable or MemTotal to check "
-            "that its %s of used swap fits in memory" % (path, action, human_bytes(used))
-        )
-    margin = swapoff_margin(total)
-    if used + margin > available:
-        missing = used + margin - available
-        raise MemwiseError(
-            "%s: cannot %s: it holds %s of swapped-out pages, and MemAvailable is %s; swapoff must "
-            "keep a margin of %s, so %s of memory is missing. Free memory (or wait until less swap "
-            "is used) and run again; nothing was changed"
-            % (path, action, human_bytes(used), human_bytes(available), human_bytes(margin), human_bytes(missing))
-        )
-    return margin
+    problem = swapoff_problem(path, used, meminfo, action)
+    if problem:
+        raise MemwiseError(problem + "; nothing was changed")
+    return swapoff_margin(meminfo["MemTotal"])
 
 
 # ---------------------------------------------------------------------------
@@ -93,45 +102,9 @@ FALLOCATE_FS = ("ext4", "xfs", "btrfs")
 MIN_PAGES = 10  # mkswap: "swap space needs to be at least 40 KiB" (10 pages of 4 KiB)
 PRIORITY_MIN, PRIORITY_MAX = -1, 32767
 DISCARD_SWAPON = {"both": "--discard", "once": "--discard=once", "pages": "--discard=pages", "off": None}
-
-
-def parse_mountinfo(text):
-    """Parse /proc/self/mountinfo: ``[{mount_point, device, fstype, source, options}]`` in mount order.
-
-    ``device`` is the ``major:minor`` of the mounted file system.
-    """
-    mounts = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        left, sep, right = line.partition(" - ")
-        words, tail = left.split(), right.split()
-        if not sep or len(words) < 6 or len(tail) < 2:
-            raise MemwiseError("/proc/self/mountinfo line %d is not in the kernel's format: %r" % (number, line))
-        mounts.append(
-            {
-                "mount_point": unescape_octal(words[4]),
-                "device": words[2],
-                "fstype": tail[0],
-                "source": unescape_octal(tail[1]),
-                "options": words[5],
-            }
-        )
-    return mounts
-
-
-def mount_of(mounts, path):
-    """The mount holding ``path`` (absolute, symlinks resolved): the longest mount point that is a
-    prefix of it at a ``/`` boundary; of equal ones the last mounted (it hides the earlier)."""
-    best = None
-    for mount in mounts:
-        point = mount["mount_point"].rstrip("/") or "/"
-        inside = point in ("/", path) or path.startswith(point + "/")
-        if inside and (best is None or len(point) >= len(best["mount_point"].rstrip("/") or "/")):
-            best = mount
-    if best is None:
-        raise MemwiseError("%s: no mount in /proc/self/mountinfo holds it; is /proc mounted?" % path)
-    return best
+# The attributes of a swap area in the result's ``settings``, in order; those fstab also says have a file layer.
+ATTRIBUTES = ("active", "size", "used", "priority", "discard", "device_size")
+FILE_ATTRIBUTES = ("active", "priority", "discard")
 
 
 def parse_blkid(text):
@@ -172,9 +145,9 @@ def swapon_argv(path, priority, discard):
     return argv + [path]
 
 
-def kernel_size(disk_size, page):
-    """The size /proc/swaps shows for a swap area of ``disk_size`` bytes: whole pages minus the header page."""
-    return max(0, (disk_size // page - 1) * page)
+def kernel_size(device_size, page):
+    """The size /proc/swaps shows for a swap area of ``device_size`` bytes: whole pages minus the header page."""
+    return max(0, (device_size // page - 1) * page)
 
 
 def auto_priority(swaps, path):
@@ -184,131 +157,154 @@ def auto_priority(swaps, path):
 
 
 def validate(params, page):
-    """Check the options alone (no host needed); return the wanted state with ``size`` in bytes."""
-    path = params["path"]
-    if not path or not path.startswith("/"):
-        raise MemwiseError(
-            "path: %r is not an absolute path; give the swap file or device as /path; nothing changed" % (path,)
-        )
+    """Check the options alone (no host needed): the wanted state with ``size`` in bytes.
+
+    Every problem is collected in ``want["problems"]`` (text, each naming its option) and the
+    options concerned in ``want["invalid"]``; an invalid ``size`` or ``priority`` is set to None
+    so planning can go on and find the host's problems too. ``plan`` raises them all at once.
+    """
+    want = dict(params, size=None, problems=[], invalid=set())
+
+    def bad(option, text):
+        want["problems"].append(text)
+        want["invalid"].add(option)
+
+    device = params["device"]
+    if not device or not device.startswith("/"):
+        bad("device", "device: %r is not an absolute path; give the swap file or block device as /path" % (device,))
     priority = params.get("priority")
     if priority is not None and not PRIORITY_MIN <= priority <= PRIORITY_MAX:
-        raise MemwiseError(
-            "priority: %d is outside %d..%d (-1 lets the kernel choose, higher is used first); nothing changed"
-            % (priority, PRIORITY_MIN, PRIORITY_MAX)
+        bad(
+            "priority",
+            "priority: %d is outside %d..%d (-1 lets the kernel choose, higher is used first)"
+            % (priority, PRIORITY_MIN, PRIORITY_MAX),
         )
-    want = dict(params, size=None)
+        want["priority"] = None
     if params.get("size") is not None:
         try:
             size = to_bytes(params["size"], name="size")
         except MemwiseError as exc:
-            raise MemwiseError("%s; nothing changed" % exc) from None
+            bad("size", str(exc))
+            return want
         if size < MIN_PAGES * page:
-            raise MemwiseError(
-                "size: %s (%d bytes) is too small; a swap area needs at least %d pages (%s); nothing changed"
-                % (params["size"], size, MIN_PAGES, human_bytes(MIN_PAGES * page))
+            bad(
+                "size",
+                "size: %s (%d bytes) is too small; a swap area needs at least %d pages (%s)"
+                % (params["size"], size, MIN_PAGES, human_bytes(MIN_PAGES * page)),
             )
-        if size % page:
-            raise MemwiseError(
-                "size: %s (%d bytes) is not a whole number of %d-byte pages; use %d or %d; nothing changed"
-                % (params["size"], size, page, size - size % page, size - size % page + page)
+        elif size % page:
+            bad(
+                "size",
+                "size: %s (%d bytes) is not a whole number of %d-byte pages; use %d or %d"
+                % (params["size"], size, page, size - size % page, size - size % page + page),
             )
-        want["size"] = size
+        else:
+            want["size"] = size
     return want
 
 
-def check_file_system(path, state):
-    """Refuse a new swap file where it cannot work: missing directory, wrong file system, too little space."""
+def check_options(want):
+    """Raise every option problem at once when the device itself is unusable (the host cannot be read for it)."""
+    if "device" in want["invalid"]:
+        raise invalid(want["problems"])
+
+
+def check_file_system(path, state, problems):
+    """Refuse a swap file where it cannot work: missing directory, wrong file system. True when it can."""
     parent = state["parent"]
     if not state["parent_exists"]:
-        raise MemwiseError(
-            "path: the directory %s of %s does not exist; create it first (or choose another path); nothing changed"
-            % (parent, path)
+        problems.append(
+            "device: the directory %s of %s does not exist; create it first (or choose another path)" % (parent, path)
         )
+        return False
     fstype = state["fstype"]
     if fstype == "devtmpfs" and state["kind"] == "missing":
-        raise MemwiseError(
-            "path: %s does not exist: there is no such device (a swap file cannot live in %s, a devtmpfs); "
-            "check the device name with lsblk; nothing changed" % (path, state["mount_point"])
+        problems.append(
+            "device: %s does not exist: there is no such device (a swap file cannot live in %s, a devtmpfs); "
+            "check the device name with lsblk" % (path, state["mount_point"])
         )
+        return False
     why = REFUSED_FS.get(fstype) or ("a FUSE file system cannot hold swap" if fstype.startswith("fuse") else None)
     if why:
-        raise MemwiseError(
-            "path: %s would be on %s, a %s file system: %s. Put the swap file on a disk file system "
-            "(ext4, xfs, btrfs); nothing changed" % (path, state["mount_point"], fstype, why)
+        problems.append(
+            "device: %s would be on %s, a %s file system: %s. Put the swap file on a disk file system "
+            "(ext4, xfs, btrfs)" % (path, state["mount_point"], fstype, why)
         )
+        return False
+    return True
 
 
-def check_space(path, state, needed):
+def check_space(path, state, needed, problems):
     """Refuse when the file system of ``path`` has fewer than ``needed`` more bytes free."""
     if needed > state["free"]:
-        raise MemwiseError(
-            "size: %s more is needed for %s, but %s (%s) has only %s free; choose a smaller size or free space; "
-            "nothing changed"
+        problems.append(
+            "size: %s more is needed for %s, but %s (%s) has only %s free; choose a smaller size or free space"
             % (human_bytes(needed), path, state["mount_point"], state["fstype"], human_bytes(state["free"]))
         )
 
 
 def create_method(state):
     """How a new swap file is written on this file system."""
-    if state["fstype"] == "btrfs":
+    fstype = state.get("fstype")  # none when the directory does not exist (refused)
+    if fstype == "btrfs":
         return "btrfs mkswapfile" if state.get("btrfs_mkswapfile") else "nocow fallocate"
-    return "fallocate" if state["fstype"] in FALLOCATE_FS else "dd"
+    return "fallocate" if fstype in FALLOCATE_FS else "dd"
 
 
-def _file_plan(want, state, actions):
-    """Actions for the file itself: create, recreate (resize or a file with holes), chmod."""
-    path, size = want["path"], want["size"]
+def _file_plan(want, state, problems):
+    """Actions for the file itself (create, recreate for a resize or a file with holes, chmod) and its size."""
+    path, size = want["device"], want["size"]
     if state["kind"] == "missing":
-        check_file_system(path, state)
+        usable = check_file_system(path, state, problems)
         if size is None:
-            raise MemwiseError(
-                "size: %s does not exist, so size is required to create it (for example size: 2G); nothing changed"
-                % path
-            )
-        check_space(path, state, size)
-        return actions + ["create", "mkswap"], size
+            if "size" not in want["invalid"]:
+                problems.append(
+                    "size: %s does not exist, so size is required to create it (for example size: 2G)" % path
+                )
+            return ["create", "mkswap"], 0
+        if usable:
+            check_space(path, state, size, problems)
+        return ["create", "mkswap"], size
     if state["signature"] != "swap" and not want["force"]:
-        raise MemwiseError(
-            "path: %s exists and is not a swap file (%s); set force: true to overwrite it with swap, or choose "
-            "another path; nothing changed" % (path, _found(state["signature"]))
+        problems.append(
+            "device: %s exists and is not a swap file (%s); set force: true to overwrite it with swap, or choose "
+            "another path" % (path, _found(state["signature"]))
         )
-    target = state["disk_size"] if size is None else size
-    if target < MIN_PAGES * state["page"]:
-        raise MemwiseError("size: %s is too small to hold swap; give size to recreate it; nothing changed" % path)
-    if target != state["disk_size"] or state["signature"] != "swap" or (state["holes"] and not state["active"]):
-        check_file_system(path, state)
-        check_space(path, state, max(0, target - state["disk_size"]))
-        actions = actions + ["recreate", "mkswap"]
-    elif not state["mode_ok"]:
-        actions = actions + ["chmod"]
-    return actions, target
+    target = state["device_size"] if size is None else size
+    if target < MIN_PAGES * state["page"] and "size" not in want["invalid"]:
+        problems.append("size: %s is too small to hold swap; give size to recreate it" % path)
+    if target != state["device_size"] or state["signature"] != "swap" or (state["holes"] and not state["active"]):
+        if check_file_system(path, state, problems):
+            check_space(path, state, max(0, target - state["device_size"]), problems)
+        return ["recreate", "mkswap"], target
+    return (["chmod"] if not state["mode_ok"] else []), target
 
 
 def _found(signature):
     return "blkid finds an existing %s signature" % signature if signature else "blkid finds no swap signature"
 
 
-def _device_plan(want, state, actions):
+def _device_plan(want, state, problems):
     """Actions for a block device: mkswap when it has no swap signature (another one only with force)."""
-    path = want["path"]
+    path = want["device"]
     if want["size"] is not None:
-        raise MemwiseError(
-            "size: %s is a block device; its size is the device's (%s). Remove size, or resize the partition "
-            "itself; nothing changed" % (path, human_bytes(state["disk_size"]))
+        problems.append(
+            "size: %s is a block device; its size is the device's (%s). Remove size, or resize the partition itself"
+            % (path, human_bytes(state["device_size"]))
         )
     if state["mounted"]:
-        raise MemwiseError("path: %s is mounted at %s; unmount it first; nothing changed" % (path, state["mounted"]))
+        problems.append("device: %s is mounted at %s; unmount it first" % (path, state["mounted"]))
     if state["signature"] == "swap":
-        return actions, state["disk_size"]
+        return [], state["device_size"]
     if state["signature"] and not want["force"]:
-        raise MemwiseError(
-            "path: %s carries an existing %s signature; mkswap would destroy it. Set force: true to overwrite it "
-            "(its data is lost), or choose another device; nothing changed" % (path, state["signature"])
+        problems.append(
+            "device: %s carries an existing %s signature; mkswap would destroy it. Set force: true to overwrite it "
+            "(its data is lost), or choose another device" % (path, state["signature"])
         )
-    return actions + ["mkswap"], state["disk_size"]
+    return ["mkswap"], state["device_size"]
 
 
-def _settings(want, state):
+def _activation(want, state):
     """The priority and discard policy to activate with: asked for, else as the device or entry has them."""
     active, entry = state["active"], state["entry"]
     priority = want["priority"]
@@ -335,90 +331,116 @@ def _needs_cycle(want, state):
 
 
 def _fstab_plan(want, state):
-    """The new fstab text (None: not managed) and the managed line."""
+    """The new fstab text (the old one when not managed) and the managed line."""
     if not want["persist"]:
         return state["fstab"], None
-    present = want["state"] == "present"
-    return _fstab.edit(
+    after, line = _fstab.edit(
         state["fstab"] or "",
         state["same"],
-        want["path"],
+        want["device"],
         priority=want["priority"],
         discard=want["discard"],
-        present=present,
+        present=want["state"] == "present",
     )
+    if state["fstab"] is None and not after:
+        return None, line  # no /etc/fstab and nothing to put in it: none is created
+    return after, line
 
 
-def _check_kind(want, state):
+def _check_kind(want, state, problems):
     if state["kind"] in ("directory", "other"):
-        raise MemwiseError(
-            "path: %s is a %s, not a swap file or block device; nothing changed"
-            % (want["path"], "directory" if state["kind"] == "directory" else "special file")
+        problems.append(
+            "device: %s is a %s, not a swap file or block device"
+            % (want["device"], "directory" if state["kind"] == "directory" else "special file")
         )
+        raise invalid(problems)
 
 
 def plan(want, state, meminfo):
     """What to do, in order, and the device as the kernel will show it: a dict for the module's result.
 
     ``want`` comes from ``validate``; ``state`` is what the module read from the host (see the
-    swap module's ``read_state``). Raises MemwiseError before anything changes.
+    swap module's ``read_state``). Raises one MemwiseError naming every problem, of the options
+    and of the host, before anything changes.
     """
-    _check_kind(want, state)
+    problems = list(want["problems"])
+    _check_kind(want, state, problems)
     if want["state"] == "absent":
-        return _absent_plan(want, state, meminfo)
-    actions, disk_size = [], state["disk_size"]
-    if state["kind"] == "partition":
-        actions, disk_size = _device_plan(want, state, actions)
+        result = _absent_plan(want, state, meminfo, problems)
     else:
-        actions, disk_size = _file_plan(want, state, actions)
-    priority, discard = _settings(want, state)
+        result = _present_plan(want, state, meminfo, problems)
+    if problems:
+        raise invalid(problems)
+    return result
+
+
+def _cycle_problem(want, state, meminfo, why, problems):
+    problem = swapoff_problem(want["device"], state["active"]["used"], meminfo, why)
+    if problem:
+        problems.append(problem)
+
+
+def _present_plan(want, state, meminfo, problems):
+    if state["kind"] == "partition":
+        actions, device_size = _device_plan(want, state, problems)
+    else:
+        actions, device_size = _file_plan(want, state, problems)
+    priority, discard = _activation(want, state)
     active = state["active"]
     if active and ("recreate" in actions or "mkswap" in actions):
-        check_swapoff(want["path"], active["used"], meminfo, "resize")
+        _cycle_problem(want, state, meminfo, "resize", problems)
         actions = ["swapoff"] + actions + ["swapon"]
     elif active:
         why = _needs_cycle(want, state)
         if why:
-            check_swapoff(want["path"], active["used"], meminfo, why)
+            _cycle_problem(want, state, meminfo, why, problems)
             actions += ["swapoff", "swapon"]
     else:
         actions.append("swapon")
     fstab_after, line = _fstab_plan(want, state)
-    if fstab_after != state["fstab"] and want["persist"]:
+    if fstab_after != state["fstab"]:
         actions.append("fstab")
     cycled = "swapon" in actions
     after = {
         "active": True,
-        "size": kernel_size(disk_size, state["page"]) if cycled else active["size"],
+        "size": kernel_size(device_size, state["page"]) if cycled else active["size"],
         "used": 0 if cycled else active["used"],
         "priority": (priority if priority >= 0 else auto_priority(state["swaps"], state["real"]))
         if cycled
         else active["priority"],
         "discard": discard if cycled or state["live_discard"] else None,
-        "disk_size": disk_size,
+        "device_size": device_size,
     }
     return _result(want, state, actions, after, fstab=(fstab_after, line), swapon=(priority, discard))
 
 
-def _absent_plan(want, state, meminfo):
-    path, active = want["path"], state["active"]
+def _absent_plan(want, state, meminfo, problems):
+    path, active = want["device"], state["active"]
     actions = []
     if state["kind"] == "file" and state["signature"] != "swap" and not active and not want["force"]:
-        raise MemwiseError(
-            "path: %s is not a swap file (%s); not deleting it. Set force: true to delete it anyway; nothing changed"
+        problems.append(
+            "device: %s is not a swap file (%s); not deleting it. Set force: true to delete it anyway"
             % (path, _found(state["signature"]))
         )
     if active:
-        check_swapoff(path, active["used"], meminfo, "remove")
+        _cycle_problem(want, state, meminfo, "remove", problems)
         actions.append("swapoff")
     fstab_after, line = _fstab_plan(want, state)
-    if fstab_after != state["fstab"] and want["persist"]:
+    if fstab_after != state["fstab"]:
         actions.append("fstab")
     if state["kind"] == "file":
         actions.append("delete")
     after = {"active": False, "size": None, "used": None, "priority": None, "discard": None}
-    after["disk_size"] = state["disk_size"] if state["kind"] == "partition" else None
+    after["device_size"] = state["device_size"] if state["kind"] == "partition" else None
     return _result(want, state, actions, after, fstab=(fstab_after, line), swapon=(None, None))
+
+
+def entry_of(line):
+    """What an fstab line says of the device: ``{priority, discard}`` (-1 and ``off`` when unset), None without."""
+    if line is None:
+        return None
+    priority, discard = _fstab.entry_options(_fstab.options_of(line))
+    return {"priority": priority, "discard": discard}
 
 
 def _result(want, state, actions, after, *, fstab, swapon):
@@ -432,21 +454,44 @@ def _result(want, state, actions, after, *, fstab, swapon):
         "used": active.get("used"),
         "priority": active.get("priority"),
         "discard": state["live_discard"] if active else None,
-        "disk_size": state["disk_size"],
+        "device_size": state["device_size"],
     }
     return {
-        "path": want["path"],
+        "device": want["device"],
         "type": "partition" if state["kind"] == "partition" else "file",
         "actions": actions,
         "changed": bool(actions),
         "before": before,
         "after": after,
+        "persist": want["persist"],
+        "entry_before": state["entry"],
+        "entry_after": entry_of(line) if want["persist"] else state["entry"],
         "fstab_before": state["fstab"],
         "fstab_after": fstab_after,
         "fstab_line": line,
         "swapon": {"priority": priority, "discard": discard},
         "method": create_method(state) if {"create", "recreate"} & set(actions) else None,
     }
+
+
+def _file_layer(entry):
+    """The file layer's values: whether fstab lists the device, and the priority and discard policy it sets."""
+    if entry is None:
+        return {"active": False, "priority": None, "discard": None}
+    return {"active": True, "priority": entry["priority"], "discard": entry["discard"]}
+
+
+def settings(planned, live_after):
+    """The result's ``settings``: per attribute the ``live`` layer (``/proc/swaps``, the device) and, when the
+    module manages /etc/fstab (``persist``), the ``file`` layer of what its entry says."""
+    file_before, file_after = _file_layer(planned["entry_before"]), _file_layer(planned["entry_after"])
+    result = {}
+    for name in ATTRIBUTES:
+        layers = {"live": _module.layer(planned["before"][name], live_after[name])}
+        if planned["persist"] and name in FILE_ATTRIBUTES:
+            layers["file"] = _module.layer(file_before[name], file_after[name])
+        result[name] = layers
+    return result
 
 
 def kind_of(mode):
@@ -460,37 +505,9 @@ def kind_of(mode):
     return "directory" if stat.S_ISDIR(mode) else "other"
 
 
-def read_back(planned, device, disk_size):
+def read_back(planned, device, device_size):
     """The plan's ``after`` with what the kernel shows: ``device`` from /proc/swaps (None: not active)."""
-    after = dict(planned, active=bool(device), disk_size=disk_size)
+    after = dict(planned, active=bool(device), device_size=device_size)
     for key in ("size", "used", "priority"):
         after[key] = device[key] if device else None
     return after
-
-
-def describe(device):
-    """A device state as diff text: one ``key: value`` line each."""
-    keys = ("active", "size", "used", "priority", "discard", "disk_size")
-    return "".join("%s: %s\n" % (k, "-" if device.get(k) is None else device[k]) for k in keys)
-
-
-class Undo:
-    """What a run did, newest last, each with the step that reverses it; ``rollback`` runs them newest first."""
-
-    def __init__(self):
-        self.steps = []
-
-    def push(self, description, undo):
-        self.steps.append((description, undo))
-
-    def rollback(self):
-        """Undo every step; return ``(restored, errors)`` as text lists."""
-        restored, errors = [], []
-        for description, undo in reversed(self.steps):
-            try:
-                undo()
-                restored.append(description)
-            except Exception as exc:  # a failed undo is reported, the others still run
-                errors.append("%s: %s" % (description, exc))
-        self.steps = []
-        return restored, errors

@@ -12,10 +12,11 @@ version_added: 0.1.0
 description:
   - Manages one swap area - a swap file (created, resized, deleted) or a block device (a partition or
     disk given the swap signature) - live with C(swapon)/C(swapoff) and across reboots in C(/etc/fstab).
-  - Every option and the host are checked before anything changes - the path, the size, the priority,
+  - Every option and the host are checked before anything changes - the device, the size, the priority,
     the file system that would hold a new file (tmpfs, overlay, NFS, CIFS, squashfs, ramfs, ZFS and FUSE
     are refused), its free space, another signature on a device, and whether the memory can absorb the
-    used swap of a device that must be swapped off. Any error names the option and says nothing changed.
+    used swap of a device that must be swapped off. Every problem is reported at once, each naming its
+    option, and the message says nothing changed.
   - Swap files are created without holes - C(fallocate) on ext4, xfs and btrfs, C(dd) elsewhere - with
     mode 0600 and owner root. On btrfs the file is made with C(btrfs filesystem mkswapfile) when
     btrfs-progs has it, else as an empty file marked NOCOW (C(chattr +C)) before it is written, so it is
@@ -28,11 +29,12 @@ description:
     place) and every other line stays byte for byte. An entry naming the device as C(UUID=), C(LABEL=),
     C(PARTUUID=), C(PARTLABEL=) or another path to the same device is recognised and kept in that form;
     duplicate entries of the device are removed. On systemd hosts C(systemctl daemon-reload) follows a
-    change so the generated C(.swap) unit matches.
-  - Transactional - when a step fails after changes began, what this run did is undone (a device it swapped
-    on is swapped off, a file it created removed, a resized file rebuilt at its old size and swapped on
-    with its old priority, C(/etc/fstab) restored, a swap signature it put on an empty device wiped) and the
-    failure says what was restored. What O(force) overwrote cannot come back, and the failure says so.
+    change so the generated C(.swap) unit matches. With O(backup) a copy of C(/etc/fstab) is made first.
+  - Transactional - when a step fails after changes began, what this run did is undone, newest first (a
+    device it swapped on is swapped off, a file it created removed, a resized file rebuilt at its old size
+    and swapped on with its old priority, C(/etc/fstab) restored, a swap signature it put on an empty device
+    wiped) and the failure says what was undone and what could not be. What O(force) overwrote cannot come
+    back, and the failure says so.
 author:
   - memwise.linux contributors (@memwise)
 extends_documentation_fragment:
@@ -40,17 +42,16 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Check mode runs every check and reports the actions, the device and the fstab text a real run
-      would produce, changing nothing.
+    details: Check mode runs every check and reports the actions, the settings and the fstab text a real run
+      would produce, changing nothing (no backup copy is made either).
   diff_mode:
     support: full
-    details: Shows the device (active, size, used, priority, discard, size on disk) and C(/etc/fstab) before
-      and after.
+    details: Shows the device's attributes that move (C(name = value) lines) and C(/etc/fstab) before and after.
   idempotent:
     support: full
     details: A device already as asked is left alone, so a second run reports no change.
 options:
-  path:
+  device:
     description:
       - The swap file, or the block device (for example V(/dev/vdb) or V(/dev/disk/by-partlabel/swap)).
       - A new fstab entry names the device by this path. For a block device prefer a stable name under
@@ -95,6 +96,13 @@ options:
     description: Manage the device's entry in C(/etc/fstab). V(false) leaves C(/etc/fstab) as it is.
     type: bool
     default: true
+  backup:
+    description:
+      - Before editing C(/etc/fstab), copy it next to itself as C(/etc/fstab.PID.DATE@TIME~) (mode and owner
+        kept); the copy's name is returned in RV(backup_file). No copy is made when C(/etc/fstab) does not
+        change, in check mode, or with O(persist=false).
+    type: bool
+    default: false
   force:
     description:
       - Give a block device the swap signature even though it carries another one (a file system, a
@@ -111,48 +119,105 @@ notes:
   - A block device is not resized - its existing swap signature keeps the size it was made with. After
     growing a partition, remove it (O(state=absent)), wipe it (C(wipefs -a)) and run the module again.
 seealso:
+  - module: memwise.linux.zram
+    description: Compressed swap in RAM, usually at a higher priority than a swap file or partition.
+  - module: memwise.linux.memory_facts
+    description: The swap devices and their use, as facts.
+  - ref: ansible_collections.memwise.linux.docsite.conventions
+    description: The option names, result shape and error wording every memwise.linux module shares.
   - name: swapon(8)
     description: Priorities and discard policies.
     link: https://man7.org/linux/man-pages/man8/swapon.8.html
   - name: Btrfs swapfile
     description: The rules for swap files on btrfs.
     link: https://btrfs.readthedocs.io/en/latest/Swapfile.html
-  - module: memwise.linux.memory_facts
-    description: The swap devices and their use, as facts.
 """
 
 EXAMPLES = r"""
 ---
 - name: A 2 GiB swap file, used after faster devices, persisted in /etc/fstab
   memwise.linux.swap:
-    path: /swapfile
+    device: /swapfile
     size: 2G
     priority: 10
 
-- name: Grow it (only if the pages it holds fit in memory while it is swapped off)
+- name: Grow it (only if the pages it holds fit in memory while it is swapped off), keeping a copy of fstab
   memwise.linux.swap:
-    path: /swapfile
+    device: /swapfile
     size: 4G
+    backup: true
 
 - name: Swap on a partition, discarding freed pages
   memwise.linux.swap:
-    path: /dev/disk/by-partlabel/swap
+    device: /dev/disk/by-partlabel/swap
     discard: pages
 
 - name: Reuse a disk that held a file system (its data is lost)
   memwise.linux.swap:
-    path: /dev/vdb
+    device: /dev/vdb
     force: true
 
 - name: Remove the swap file and its fstab entry
   memwise.linux.swap:
-    path: /swapfile
+    device: /swapfile
     state: absent
 """
 
 RETURN = r"""
 ---
+settings:
+  description:
+    - Per attribute of the swap area, per layer, the value before and after the call (predicted in check mode).
+    - The attributes are C(active) (in use as swap), C(size) and C(used) (bytes, as C(/proc/swaps) shows them),
+      C(priority), C(discard) (the policy; the kernel does not report it, so it is known from the fstab entry,
+      null when unknown) and C(device_size) (the size of the file or block device on disk in bytes, null when
+      it does not exist).
+    - The C(live) layer is the device as the kernel shows it (null values when it is not active); after a real
+      run it is read back from C(/proc/swaps).
+    - The C(file) layer, present for C(active), C(priority) and C(discard) when O(persist=true), is what the
+      device's C(/etc/fstab) entry says - C(active) whether there is one (activated at boot), C(priority) its
+      C(pri=) (V(-1) without one), C(discard) its policy (V(off) without one); null values without an entry.
+  returned: always
+  type: dict
+  sample:
+    active: {live: {before: false, after: true}, file: {before: false, after: true}}
+    size: {live: {before: null, after: 2147479552}}
+    used: {live: {before: null, after: 0}}
+    priority: {live: {before: null, after: 10}, file: {before: null, after: 10}}
+    discard: {live: {before: null, after: "off"}, file: {before: null, after: "off"}}
+    device_size: {live: {before: null, after: 2147483648}}
+changed_settings:
+  description: The attributes of RV(settings) where any layer moves, in RV(settings) order.
+  returned: always
+  type: list
+  elements: str
+  sample: [active, size, used, priority, discard, device_size]
+actions:
+  description:
+    - What was done (or would be, in check mode), in order - V(swapoff), V(create), V(recreate), V(chmod),
+      V(mkswap), V(swapon), V(fstab), V(delete).
+  returned: always
+  type: list
+  elements: str
+  sample: [create, mkswap, swapon, fstab]
 path:
+  description: The file the module edits, C(/etc/fstab); null with O(persist=false).
+  returned: always
+  type: str
+  sample: /etc/fstab
+file_text:
+  description: The text of C(/etc/fstab) after the call (predicted in check mode); null with O(persist=false)
+    or when there is no C(/etc/fstab).
+  returned: always
+  type: str
+  sample: "UUID=9f1e / ext4 errors=remount-ro 0 1\n/swapfile none swap sw,pri=10 0 0\n"
+backup_file:
+  description: The copy of C(/etc/fstab) made with O(backup=true) before it was edited; null otherwise (and in
+    check mode).
+  returned: always
+  type: str
+  sample: /etc/fstab.4242.2026-12-03@10:31:04~
+device:
   description: The swap file or device, as given.
   returned: always
   type: str
@@ -162,28 +227,6 @@ type:
   returned: always
   type: str
   sample: file
-actions:
-  description:
-    - What was done (or would be, in check mode), in order - V(swapoff), V(create), V(recreate), V(chmod),
-      V(mkswap), V(swapon), V(fstab), V(delete).
-  returned: always
-  type: list
-  elements: str
-  sample: [create, mkswap, swapon, fstab]
-before:
-  description:
-    - The device before the call as the kernel showed it in C(/proc/swaps) - C(active), C(size) and C(used)
-      in bytes, C(priority) - plus C(discard) (from the fstab entry; null when unknown) and C(disk_size), the
-      size of the file or device in bytes (null when it does not exist).
-  returned: always
-  type: dict
-  sample: {active: false, size: null, used: null, priority: null, discard: null, disk_size: null}
-after:
-  description:
-    - The device after the call, read back from C(/proc/swaps) (predicted in check mode); keys as in RV(before).
-  returned: always
-  type: dict
-  sample: {active: true, size: 2147479552, used: 0, priority: 10, discard: "off", disk_size: 2147483648}
 fstab_line:
   description: The device's fstab entry after the call; null when it has none or O(persist=false).
   returned: always
@@ -207,9 +250,10 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.memwise.linux.plugins.module_utils import _files, _fstab, _procfs, _swap
+from ansible_collections.memwise.linux.plugins.module_utils import _files, _fstab, _module, _mounts, _procfs, _swap
 from ansible_collections.memwise.linux.plugins.module_utils._command import Runner
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
+from ansible_collections.memwise.linux.plugins.module_utils._transaction import Journal, describe
 
 FSTAB = "/etc/fstab"
 PROC_SWAPS = "/proc/swaps"
@@ -229,7 +273,7 @@ def read_swaps():
     return _procfs.parse_swaps(_read(PROC_SWAPS))
 
 
-def disk_size(path, st):
+def device_size(path, st):
     if stat.S_ISREG(st.st_mode):
         return st.st_size
     fd = os.open(path, os.O_RDONLY)
@@ -244,7 +288,7 @@ def _where(state, path, mounts):
     state["parent"] = os.path.dirname(path) or "/"
     state["parent_exists"] = os.path.isdir(state["parent"])
     if state["parent_exists"]:
-        mount = _swap.mount_of(mounts, os.path.realpath(state["parent"]))
+        mount = _mounts.mount_of(mounts, os.path.realpath(state["parent"]))
         vfs = os.statvfs(state["parent"])
         state.update(mount_point=mount["mount_point"], fstype=mount["fstype"], free=vfs.f_bavail * vfs.f_frsize)
 
@@ -257,26 +301,19 @@ def read_state(run, path, page):
         st = os.stat(path)
     except FileNotFoundError:
         st = None
-    state = {
-        "kind": _swap.kind_of(st and st.st_mode),
-        "real": real,
-        "swaps": swaps,
-        "page": page,
-        "mounted": None,
-        "holes": False,
-    }
-    state["active"] = next((d for d in swaps if d["path"] == real), None)
+    state = {"kind": _swap.kind_of(st and st.st_mode), "real": real, "swaps": swaps, "page": page}
+    state.update(mounted=None, holes=False, active=next((d for d in swaps if d["path"] == real), None))
     blkid = {}
     if state["kind"] in ("file", "partition"):
         rc, out, _err = run(["blkid", "-p", "-o", "export", path], ok_rc=(0, 2))
         blkid = _swap.parse_blkid(out) if rc == 0 else {}
-        state["disk_size"] = disk_size(path, st)
+        state["device_size"] = device_size(path, st)
         state["holes"] = state["kind"] == "file" and st.st_blocks * 512 < st.st_size
         state["mode_ok"] = not st.st_mode & 0o077 and st.st_uid == 0
     else:
-        state.update(disk_size=None, mode_ok=False)
+        state.update(device_size=None, mode_ok=False)
     state["signature"] = _swap.signature_of(blkid)
-    mounts = _swap.parse_mountinfo(_read(MOUNTINFO))
+    mounts = _mounts.parse(_read(MOUNTINFO), MOUNTINFO)
     if state["kind"] == "partition":
         rdev = "%d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev))
         state["mounted"] = next((m["mount_point"] for m in mounts if m["device"] == rdev), None)
@@ -288,9 +325,8 @@ def read_state(run, path, page):
     state["same"] = lambda spec: spec in names or (spec.startswith("/") and os.path.realpath(spec) == real)
     state["fstab"] = _files.read_optional(FSTAB)
     found = _fstab.swap_entries(state["fstab"] or "", state["same"])
-    entry = _fstab.entry_options(_fstab.options_of(found[0][1])) if found else None
-    state["entry"] = {"priority": entry[0], "discard": entry[1]} if entry else None
-    state["live_discard"] = entry[1] if entry and state["active"] else None
+    state["entry"] = _swap.entry_of(found[0][1]) if found else None
+    state["live_discard"] = state["entry"]["discard"] if state["entry"] and state["active"] else None
     return state
 
 
@@ -299,18 +335,17 @@ def _gone(signature, how):
 
 
 class Apply:
-    """Performs the plan's actions one by one, each registering how to undo it."""
+    """Performs the plan's actions one by one, each recorded in a journal with the step that undoes it."""
 
     def __init__(self, run, want, state, plan):
         self.run, self.want, self.state, self.plan = run, want, state, plan
-        self.path = want["path"]
-        self.undo = _swap.Undo()
-        self.reloaded = False
+        self.path = want["device"]
+        self.journal = Journal()
 
     def swapoff(self):
         before = self.plan["before"]
         self.run(["swapoff", self.path])
-        self.undo.push(
+        self.journal.did(
             "swapped %s on again (priority %s)" % (self.path, before["priority"]),
             lambda: self.run(_swap.swapon_argv(self.path, before["priority"], before["discard"])),
         )
@@ -342,17 +377,17 @@ class Apply:
             os.chown(self.path, 0, 0)
 
     def create(self):
-        self.undo.push("removed %s" % self.path, lambda: _files.remove(self.path))
-        self.make_file(self.plan["after"]["disk_size"])
+        self.journal.did("removed %s" % self.path, lambda: _files.remove(self.path))
+        self.make_file(self.plan["after"]["device_size"])
 
     def recreate(self):
-        old = self.state["disk_size"]
+        old = self.state["device_size"]
         _files.remove(self.path)
         if self.state["signature"] == "swap":
-            self.undo.push("rebuilt %s at its old size" % self.path, lambda: self._rebuild(old))
+            self.journal.did("rebuilt %s at its old size" % self.path, lambda: self._rebuild(old))
         else:
-            self.undo.push("%s" % self.path, lambda: _gone(self.state["signature"], "force overwrote it"))
-        self.make_file(self.plan["after"]["disk_size"])
+            self.journal.did(self.path, lambda: _gone(self.state["signature"], "force overwrote it"))
+        self.make_file(self.plan["after"]["device_size"])
 
     def _rebuild(self, size):
         _files.remove(self.path)
@@ -366,100 +401,95 @@ class Apply:
         if self.state["kind"] != "partition":
             return  # a file's mkswap is undone with the file
         if self.state["signature"]:
-            self.undo.push(self.path, lambda: _gone(self.state["signature"], "mkswap overwrote it"))
+            self.journal.did(self.path, lambda: _gone(self.state["signature"], "mkswap overwrote it"))
         else:
-            self.undo.push(
+            self.journal.did(
                 "wiped the new swap signature of %s" % self.path, lambda: self.run(["wipefs", "-a", self.path])
             )
 
     def swapon(self):
         swapon = self.plan["swapon"]
         self.run(_swap.swapon_argv(self.path, swapon["priority"], swapon["discard"]))
-        self.undo.push("swapped %s off" % self.path, lambda: self.run(["swapoff", self.path]))
+        self.journal.did("swapped %s off" % self.path, lambda: self.run(["swapoff", self.path]))
 
     def fstab(self):
         before, after = self.plan["fstab_before"], self.plan["fstab_after"]
-        mode = stat.S_IMODE(os.stat(FSTAB).st_mode) if before is not None else 0o644
-        _files.atomic_write(FSTAB, after, mode)
-        self.undo.push("restored %s" % FSTAB, lambda: self._restore_fstab(before, mode))
+        _files.atomic_write(FSTAB, after, 0o644)
+        self.journal.did("restored %s" % FSTAB, lambda: self._restore_fstab(before))
         self.daemon_reload()
 
-    def _restore_fstab(self, text, mode):
+    def _restore_fstab(self, text):
         if text is None:
             _files.remove(FSTAB)
         else:
-            _files.atomic_write(FSTAB, text, mode)
+            _files.atomic_write(FSTAB, text)
         self.daemon_reload()
 
     def daemon_reload(self):
         if os.path.isdir(SYSTEMD_RUN):
             self.run(["systemctl", "daemon-reload"])
-            self.reloaded = True
 
     def delete(self):
         _files.remove(self.path)
 
     def __call__(self):
+        """Every action in order; on any failure the journal undoes the earlier ones, newest first."""
         for action in self.plan["actions"]:
             try:
                 getattr(self, action)()
-            except (MemwiseError, OSError) as exc:
-                restored, errors = self.undo.rollback()
-                raise MemwiseError(
-                    "%s: %s failed: %s; %s%s"
-                    % (
-                        self.path,
-                        action,
-                        exc,
-                        ("undone: " + ", ".join(restored)) if restored else "nothing had changed before it",
-                        ("; could not undo: " + "; ".join(errors)) if errors else "",
-                    )
-                ) from None
+            except Exception as exc:  # any failure, a bug too, rolls the journal back
+                raise self.journal.fail("%s: %s failed: %s" % (self.path, action, describe(exc))) from exc
+        self.journal.commit()
 
 
 def read_back(path, plan):
     """The device as the kernel shows it after the run."""
     real = os.path.realpath(path)
     try:
-        size = disk_size(path, os.stat(path))
+        size = device_size(path, os.stat(path))
     except FileNotFoundError:
         size = None
     return _swap.read_back(plan["after"], next((d for d in read_swaps() if d["path"] == real), None), size)
 
 
-def run_module(module, run):
+def run(module):
+    """The module's body for ``_module.run_module``: validate, read the host, plan, apply, read back."""
     params = module.params
     page = os.sysconf("SC_PAGE_SIZE")
     want = _swap.validate(params, page)
-    state = read_state(run, want["path"], page)
+    _swap.check_options(want)
+    runner = Runner(module)
+    state = read_state(runner, want["device"], page)
     plan = _swap.plan(want, state, _procfs.parse_meminfo(_read(MEMINFO)))
-    fstab_changed = "fstab" in plan["actions"]
-    result = {k: plan[k] for k in ("path", "type", "actions", "changed", "before", "after", "fstab_line", "method")}
-    result["daemon_reload"] = fstab_changed and os.path.isdir(SYSTEMD_RUN)
-    if not params["persist"] and params["state"] == "absent" and _fstab.swap_entries(state["fstab"], state["same"]):
+    persist = params["persist"]
+    result = {k: plan[k] for k in ("device", "type", "actions", "changed", "fstab_line", "method")}
+    result.update(path=FSTAB if persist else None, file_text=plan["fstab_after"] if persist else None)
+    result.update(backup_file=None, daemon_reload="fstab" in plan["actions"] and os.path.isdir(SYSTEMD_RUN))
+    if not persist and params["state"] == "absent" and _fstab.swap_entries(state["fstab"], state["same"]):
         module.warn(
-            "%s still lists %s (persist=false leaves it); the next boot will try to use it" % (FSTAB, want["path"])
+            "%s still lists %s (persist=false leaves it); the next boot will try to use it" % (FSTAB, want["device"])
         )
+    live_after = plan["after"]
     if plan["changed"] and not module.check_mode:
-        Apply(run, want, state, plan)()
-        result["after"] = read_back(want["path"], plan)
+        if params["backup"] and "fstab" in plan["actions"]:
+            result["backup_file"] = _files.backup(FSTAB)
+        try:
+            Apply(runner, want, state, plan)()
+        except MemwiseError as exc:
+            exc.details["backup_file"] = result["backup_file"]
+            raise
+        live_after = read_back(want["device"], plan)
+    result["settings"] = _swap.settings(plan, live_after)
+    result["changed_settings"] = _module.changed_settings(result["settings"])
     if module._diff:
-        result["diff"] = [
-            {
-                "before_header": "swap %s" % want["path"],
-                "after_header": "swap %s" % want["path"],
-                "before": _swap.describe(plan["before"]),
-                "after": _swap.describe(result["after"]),
-            }
-        ]
-        if params["persist"]:
-            text = {"before": plan["fstab_before"] or "", "after": plan["fstab_after"] or ""}
-            result["diff"].append(dict(text, before_header=FSTAB, after_header=FSTAB))
+        moved = [(name, v["live"]["before"], v["live"]["after"]) for name, v in result["settings"].items()]
+        files = [(FSTAB, plan["fstab_before"], plan["fstab_after"])] if persist else []
+        result["diff"] = _module.diff("live %s" % want["device"], moved, files)
     return result
 
 
 class SwapModule(AnsibleModule):
-    """The result's ``path`` is the swap device: no file stats (owner, mode, ``state: file``) are added to it."""
+    """The result's ``path`` is /etc/fstab, reported as text: no file stats (owner, mode, ``state``) are added."""
 
     def add_path_info(self, kwargs):
         return kwargs
@@ -468,21 +498,18 @@ class SwapModule(AnsibleModule):
 def main():
     module = SwapModule(
         argument_spec=dict(
-            path=dict(type="path", required=True),
+            device=dict(type="path", required=True),
             size=dict(type="raw"),
             priority=dict(type="int"),
             discard=dict(type="str", choices=["once", "pages", "both", "off"]),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             persist=dict(type="bool", default=True),
+            backup=dict(type="bool", default=False),
             force=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
-    try:
-        result = run_module(module, Runner(module))
-    except MemwiseError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    _module.run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -4,19 +4,18 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from ansible_collections.memwise.linux.plugins.module_utils import _fstab, _procfs, _swap
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
-from ...conftest import FIXTURES, read_fixture
+from ...conftest import read_fixture
 
 MiB, GiB = 1024**2, 1024**3
 PAGE = 4096
 MEMINFO = {"MemTotal": 1 * GiB, "MemAvailable": 600 * MiB}
 UUID = "UUID=5c0ffee0-1234-4abc-9def-00000000beef"
+BAD = r"^invalid options, nothing changed: "
 
 
 # --- check_swapoff ----------------------------------------------------------
@@ -41,7 +40,16 @@ def test_swapoff_that_does_not_fit_says_how_much_is_missing():
 
 
 def params(**kwargs):
-    base = dict(path="/swapfile", size=None, priority=None, discard=None, state="present", persist=True, force=False)
+    base = dict(
+        device="/swapfile",
+        size=None,
+        priority=None,
+        discard=None,
+        state="present",
+        persist=True,
+        backup=False,
+        force=False,
+    )
     base.update(kwargs)
     return base
 
@@ -55,24 +63,55 @@ def test_validate_sizes(size, expected):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "problem"),
     [
-        ({"path": "swapfile"}, r"^path: 'swapfile' is not an absolute path; .*nothing changed$"),
-        ({"path": ""}, r"^path: '' is not an absolute path"),
-        ({"priority": 40000}, r"^priority: 40000 is outside -1\.\.32767 .*nothing changed$"),
-        ({"priority": -2}, r"^priority: -2 is outside -1\.\.32767"),
-        ({"size": "lots"}, r"^size: 'lots' is not a size; .*nothing changed$"),
-        ({"size": "-1G"}, r"^size: '-1G' is not a size"),
-        ({"size": "36K"}, r"^size: 36K \(36864 bytes\) is too small; a swap area needs at least 10 pages \(40 KiB\)"),
+        (
+            {"device": "swapfile"},
+            "device: 'swapfile' is not an absolute path; give the swap file or block device as /path",
+        ),
+        ({"device": ""}, "device: '' is not an absolute path"),
+        ({"priority": 40000}, "priority: 40000 is outside -1..32767 (-1 lets the kernel choose, higher is used first)"),
+        ({"priority": -2}, "priority: -2 is outside -1..32767"),
+        ({"size": "lots"}, "size: 'lots' is not a size; "),
+        ({"size": "-1G"}, "size: '-1G' is not a size"),
+        ({"size": "36K"}, "size: 36K (36864 bytes) is too small; a swap area needs at least 10 pages (40 KiB)"),
         (
             {"size": "1000000"},
-            r"^size: 1000000 \(1000000 bytes\) is not a whole number of 4096-byte pages; use 999424 or 1003520",
+            "size: 1000000 (1000000 bytes) is not a whole number of 4096-byte pages; use 999424 or 1003520",
         ),
     ],
 )
-def test_validate_errors(kwargs, message):
-    with pytest.raises(MemwiseError, match=message):
-        _swap.validate(params(**kwargs), PAGE)
+def test_validate_errors(kwargs, problem):
+    want = _swap.validate(params(**kwargs), PAGE)
+    assert len(want["problems"]) == 1 and want["problems"][0].startswith(problem)
+    assert want["invalid"] == set(kwargs)
+    assert want["size"] is None and want["priority"] in (None, params()["priority"])
+
+
+def test_validate_reports_every_bad_option_at_once():
+    want = _swap.validate(params(device="swapfile", size="lots", priority=40000), PAGE)
+    assert want["invalid"] == {"device", "size", "priority"}
+    with pytest.raises(MemwiseError) as exc:
+        _swap.check_options(want)
+    message = str(exc.value)
+    assert message.startswith("invalid options, nothing changed: device: 'swapfile' is not an absolute path")
+    assert "; priority: 40000 is outside -1..32767" in message and "; size: 'lots' is not a size" in message
+
+
+def test_validate_problems_come_with_the_hosts_problems():
+    """A bad priority does not hide that the file would be on tmpfs and is too big for it."""
+    want = _swap.validate(params(size="2G", priority=-7), PAGE)
+    _swap.check_options(want)  # the device is usable: the host is read first
+    with pytest.raises(MemwiseError) as exc:
+        _swap.plan(want, state(fstype="tmpfs", mount_point="/dev/shm"), MEMINFO)
+    assert str(exc.value) == (
+        "invalid options, nothing changed: priority: -7 is outside -1..32767 (-1 lets the kernel choose, higher is "
+        "used first); device: /swapfile would be on /dev/shm, a tmpfs file system: a tmpfs lives in memory (and in "
+        "swap itself). Put the swap file on a disk file system (ext4, xfs, btrfs)"
+    )
+    with pytest.raises(MemwiseError) as exc:  # an invalid size does not add "size is required"
+        _swap.plan(_swap.validate(params(size="lots"), PAGE), state(), MEMINFO)
+    assert str(exc.value).count("size:") == 1
 
 
 @pytest.mark.parametrize("priority", [-1, 0, 32767])
@@ -80,82 +119,7 @@ def test_validate_priority_bounds(priority):
     assert _swap.validate(params(priority=priority), PAGE)["priority"] == priority
 
 
-# --- mounts and file systems ------------------------------------------------
-
-MOUNTINFO = (
-    "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
-    "23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
-    "25 22 0:5 / /dev rw,nosuid shared:2 - devtmpfs udev rw,size=485432k,nr_inodes=121358,mode=755\n"
-    "26 25 0:24 / /dev/shm rw,nosuid,nodev shared:3 - tmpfs tmpfs rw\n"
-    "30 22 0:26 / /run rw,nosuid,nodev,noexec,relatime shared:5 - tmpfs tmpfs rw,size=99880k,mode=755\n"
-    "40 22 254:16 / /var/lib rw,relatime shared:20 - xfs /dev/vdb rw,attr2\n"
-    "41 22 0:40 / /srv/swap\\040files rw,relatime shared:21 - btrfs /dev/vdc rw,space_cache=v2,subvolid=5\n"
-    "42 22 0:41 / /mnt/nfs rw,relatime shared:22 - nfs4 server:/export rw,vers=4.2\n"
-    "43 22 0:42 / /tmp rw,relatime shared:23 - tmpfs tmpfs rw\n"
-    "44 43 254:32 / /tmp rw,relatime shared:24 - ext4 /dev/vdd rw\n"
-    "45 22 0:43 / /home/u/sshfs rw,relatime shared:25 - fuse.sshfs u@h:/ rw,user_id=0\n"
-)
-
-
-def test_parse_mountinfo():
-    mounts = _swap.parse_mountinfo(MOUNTINFO)
-    assert mounts[0] == {
-        "mount_point": "/",
-        "device": "254:0",
-        "fstype": "ext4",
-        "source": "/dev/vda",
-        "options": "rw,relatime",
-    }
-    assert mounts[6]["mount_point"] == "/srv/swap files"
-    with pytest.raises(MemwiseError, match=r"/proc/self/mountinfo line 1 is not in the kernel's format"):
-        _swap.parse_mountinfo("22 1 254:0 / /\n")
-
-
-@pytest.mark.parametrize(
-    ("path", "mount_point", "fstype"),
-    [
-        ("/", "/", "ext4"),
-        ("/swapfile", "/", "ext4"),
-        ("/var/lib/swap", "/var/lib", "xfs"),
-        ("/var/lib", "/var/lib", "xfs"),
-        ("/var/library", "/", "ext4"),  # a prefix at a / boundary only
-        ("/dev/shm", "/dev/shm", "tmpfs"),
-        ("/dev/vdb", "/dev", "devtmpfs"),
-        ("/srv/swap files", "/srv/swap files", "btrfs"),
-        ("/mnt/nfs/x", "/mnt/nfs", "nfs4"),
-        ("/tmp", "/tmp", "ext4"),  # the later mount on the same point hides the earlier
-        ("/home/u/sshfs", "/home/u/sshfs", "fuse.sshfs"),
-    ],
-)
-def test_mount_of_longest_prefix(path, mount_point, fstype):
-    mount = _swap.mount_of(_swap.parse_mountinfo(MOUNTINFO), path)
-    assert (mount["mount_point"], mount["fstype"]) == (mount_point, fstype)
-
-
-@pytest.mark.parametrize(
-    ("path", "mount_point", "fstype"),
-    [
-        ("/swapfile", "/", "ext4"),
-        ("/tmp/swapfile", "/tmp", "tmpfs"),  # Debian 13 mounts a tmpfs on /tmp
-        ("/dev/shm/swapfile", "/dev/shm", "tmpfs"),
-        ("/dev/vdc", "/dev", "devtmpfs"),
-        ("/run/lock/x", "/run/lock", "tmpfs"),
-        ("/proc/sys/fs/binfmt_misc/x", "/proc/sys/fs/binfmt_misc", "binfmt_misc"),  # over the autofs mount
-    ],
-)
-def test_mount_of_on_the_captured_debian_13_mountinfo(path, mount_point, fstype):
-    with open(os.path.join(FIXTURES, "fstab", "mountinfo-deb13.txt"), encoding="utf-8") as handle:
-        mounts = _swap.parse_mountinfo(handle.read())
-    mount = _swap.mount_of(mounts, path)
-    assert (mount["mount_point"], mount["fstype"]) == (mount_point, fstype)
-
-
-def test_mount_of_without_a_mount_holding_the_path():
-    with open(os.path.join(FIXTURES, "fstab", "mountinfo-deb13.txt"), encoding="utf-8") as handle:
-        mounts = [m for m in _swap.parse_mountinfo(handle.read()) if m["mount_point"] != "/"]
-    assert _swap.mount_of(mounts, "/sys/fs/cgroup/x")["fstype"] == "cgroup2"
-    with pytest.raises(MemwiseError, match=r"^/swapfile: no mount in /proc/self/mountinfo holds it"):
-        _swap.mount_of(mounts, "/swapfile")
+# --- blkid, swapon, sizes ---------------------------------------------------
 
 
 def test_blkid_export():
@@ -204,7 +168,7 @@ def state(**kwargs):
         "mounted": None,
         "holes": False,
         "active": None,
-        "disk_size": None,
+        "device_size": None,
         "mode_ok": False,
         "signature": None,
         "parent": "/",
@@ -232,7 +196,7 @@ def swapfile(size=GiB, used=0, priority=-2, line="/swapfile none swap sw 0 0\n",
         entry = {"priority": p, "discard": d}
     values = dict(
         kind="file",
-        disk_size=size,
+        device_size=size,
         mode_ok=True,
         signature="swap",
         active=active,
@@ -253,7 +217,7 @@ def test_new_file_full_plan():
     result = plan(state(), size="1G", priority=10)
     assert result["actions"] == ["create", "mkswap", "swapon", "fstab"]
     assert result["changed"] is True and result["type"] == "file" and result["method"] == "fallocate"
-    assert result["before"] == dict.fromkeys(("size", "used", "priority", "discard", "disk_size"), None) | {
+    assert result["before"] == dict.fromkeys(("size", "used", "priority", "discard", "device_size"), None) | {
         "active": False
     }
     assert result["after"] == {
@@ -262,7 +226,7 @@ def test_new_file_full_plan():
         "used": 0,
         "priority": 10,
         "discard": "off",
-        "disk_size": GiB,
+        "device_size": GiB,
     }
     assert result["fstab_line"] == "/swapfile none swap sw,pri=10 0 0\n"
     assert result["fstab_after"] == "/dev/vda / ext4 defaults 0 1\n/swapfile none swap sw,pri=10 0 0\n"
@@ -318,7 +282,7 @@ def test_resize_up_and_down(size, used):
         "used": 0,
         "priority": 5,
         "discard": "off",
-        "disk_size": new,
+        "device_size": new,
     }
     assert result["swapon"] == {"priority": 5, "discard": "off"}
 
@@ -328,13 +292,13 @@ def test_resize_of_an_inactive_file_needs_no_swapoff():
 
 
 def test_resize_refused_when_used_swap_does_not_fit():
-    with pytest.raises(MemwiseError, match=r"^/swapfile: cannot resize: it holds 590 MiB .*nothing was changed$"):
+    with pytest.raises(MemwiseError, match=BAD + r"/swapfile: cannot resize: it holds 590 MiB .*run again$"):
         plan(swapfile(used=590 * MiB), size="2G")
 
 
 def test_resize_refused_when_growth_does_not_fit_on_disk():
     with pytest.raises(
-        MemwiseError, match=r"^size: 2 GiB more is needed for /swapfile, but / \(ext4\) has only 1 GiB free"
+        MemwiseError, match=BAD + r"size: 2 GiB more is needed for /swapfile, but / \(ext4\) has only 1 GiB free"
     ):
         plan(swapfile(free=GiB), size="3G")
     assert plan(swapfile(free=0), size="512M")["actions"][1] == "recreate"  # shrinking needs no space
@@ -355,7 +319,7 @@ def test_priority_and_discard_change_cycle_the_active_device(kwargs, why):
         assert result["actions"] == []
         return
     assert result["actions"] == ["swapoff", "swapon", "fstab"]
-    with pytest.raises(MemwiseError, match="^/swapfile: cannot %s: it holds" % why):
+    with pytest.raises(MemwiseError, match=BAD + "/swapfile: cannot %s: it holds" % why):
         plan(swapfile(priority=-2, used=590 * MiB, line="/swapfile none swap sw 0 0\n"), **kwargs)
 
 
@@ -381,7 +345,7 @@ def test_existing_file_without_swap_signature():
     st = swapfile(priority=None, signature=None, line=None)
     with pytest.raises(
         MemwiseError,
-        match=r"^path: /swapfile exists and is not a swap file \(blkid finds no swap signature\); set force",
+        match=BAD + r"device: /swapfile exists and is not a swap file \(blkid finds no swap signature\); set force",
     ):
         plan(st)
     with pytest.raises(MemwiseError, match=r"\(blkid finds an existing ext4 signature\)"):
@@ -392,22 +356,23 @@ def test_existing_file_without_swap_signature():
 @pytest.mark.parametrize(
     ("st", "kwargs", "message"),
     [
-        (state(), {}, r"^size: /swapfile does not exist, so size is required to create it"),
+        (state(), {}, BAD + r"size: /swapfile does not exist, so size is required to create it"),
         (
             state(parent_exists=False, parent="/nope"),
-            {"path": "/nope/swap", "size": "1G"},
-            r"^path: the directory /nope of /nope/swap does not exist",
+            {"device": "/nope/swap", "size": "1G"},
+            BAD + r"device: the directory /nope of /nope/swap does not exist",
         ),
         (
             state(fstype="tmpfs", mount_point="/dev/shm"),
             {"size": "1G"},
-            r"^path: /swapfile would be on /dev/shm, a tmpfs file system: a tmpfs lives in memory",
+            BAD + r"device: /swapfile would be on /dev/shm, a tmpfs file system: a tmpfs lives in memory",
         ),
         (state(fstype="nfs4"), {"size": "1G"}, r"a nfs4 file system: swap over NFS"),
         (
             state(fstype="devtmpfs", mount_point="/dev", parent="/dev"),
-            {"path": "/dev/vdc"},
-            r"^path: /dev/vdc does not exist: there is no such device \(a swap file cannot live in /dev, a devtmpfs\)",
+            {"device": "/dev/vdc"},
+            BAD + r"device: /dev/vdc does not exist: there is no such device "
+            r"\(a swap file cannot live in /dev, a devtmpfs\)",
         ),
         (state(fstype="overlay"), {"size": "1G"}, r"a overlay file system: overlayfs cannot hold a swap file"),
         (state(fstype="squashfs"), {"size": "1G"}, r"squashfs is read-only"),
@@ -417,11 +382,15 @@ def test_existing_file_without_swap_signature():
         (
             state(free=GiB // 2),
             {"size": "1G"},
-            r"^size: 1 GiB more is needed for /swapfile, but / \(ext4\) has only 512 MiB free",
+            BAD + r"size: 1 GiB more is needed for /swapfile, but / \(ext4\) has only 512 MiB free",
         ),
-        (state(kind="directory"), {}, r"^path: /swapfile is a directory, not a swap file or block device"),
-        (state(kind="other"), {}, r"^path: /swapfile is a special file"),
-        (swapfile(disk_size=4096, signature="swap", priority=None), {}, r"^size: /swapfile is too small to hold swap"),
+        (state(kind="directory"), {}, BAD + r"device: /swapfile is a directory, not a swap file or block device"),
+        (state(kind="other"), {}, BAD + r"device: /swapfile is a special file"),
+        (
+            swapfile(device_size=4096, signature="swap", priority=None),
+            {},
+            BAD + r"size: /swapfile is too small to hold swap",
+        ),
     ],
 )
 def test_plan_errors_change_nothing(st, kwargs, message):
@@ -440,7 +409,7 @@ def vdb(signature=None, priority=None, fstab="/dev/vda / ext4 defaults 0 1\n", *
     values = dict(
         kind="partition",
         real="/dev/vdb",
-        disk_size=GiB,
+        device_size=GiB,
         signature=signature,
         active=active,
         swaps=[active] if active else [],
@@ -452,10 +421,10 @@ def vdb(signature=None, priority=None, fstab="/dev/vda / ext4 defaults 0 1\n", *
 
 
 def test_empty_device_gets_mkswap():
-    result = plan(vdb(), path="/dev/vdb", priority=3)
+    result = plan(vdb(), device="/dev/vdb", priority=3)
     assert result["type"] == "partition" and result["method"] is None
     assert result["actions"] == ["mkswap", "swapon", "fstab"]
-    assert result["after"]["size"] == GiB - PAGE and result["after"]["disk_size"] == GiB
+    assert result["after"]["size"] == GiB - PAGE and result["after"]["device_size"] == GiB
     assert result["fstab_line"] == "/dev/vdb none swap sw,pri=3 0 0\n"
 
 
@@ -464,9 +433,9 @@ def test_device_with_swap_signature_is_reused_and_its_uuid_entry_kept():
         "# swap was on /dev/vdb during installation\n" + UUID + " none            swap    sw              0       0\n"
     )
     st = vdb(signature="swap", fstab=fstab, entry={"priority": -1, "discard": "off"})
-    result = plan(st, path="/dev/vdb")
+    result = plan(st, device="/dev/vdb")
     assert result["actions"] == ["swapon"] and result["fstab_line"] == fstab.splitlines(True)[1]
-    result = plan(st, path="/dev/vdb", priority=1)
+    result = plan(st, device="/dev/vdb", priority=1)
     assert result["actions"] == ["swapon", "fstab"]
     assert result["fstab_line"] == UUID + " none            swap    sw,pri=1              0       0\n"
 
@@ -474,26 +443,26 @@ def test_device_with_swap_signature_is_reused_and_its_uuid_entry_kept():
 def test_device_with_another_signature():
     with pytest.raises(
         MemwiseError,
-        match=r"^path: /dev/vdb carries an existing ext4 signature; mkswap would destroy it. Set force: true",
+        match=BAD + r"device: /dev/vdb carries an existing ext4 signature; mkswap would destroy it. Set force: true",
     ):
-        plan(vdb(signature="ext4"), path="/dev/vdb")
-    assert plan(vdb(signature="ext4"), path="/dev/vdb", force=True)["actions"] == ["mkswap", "swapon", "fstab"]
+        plan(vdb(signature="ext4"), device="/dev/vdb")
+    assert plan(vdb(signature="ext4"), device="/dev/vdb", force=True)["actions"] == ["mkswap", "swapon", "fstab"]
 
 
 @pytest.mark.parametrize(
     ("st", "kwargs", "message"),
     [
-        (vdb(), {"size": "1G"}, r"^size: /dev/vdb is a block device; its size is the device's \(1 GiB\)"),
+        (vdb(), {"size": "1G"}, BAD + r"size: /dev/vdb is a block device; its size is the device's \(1 GiB\)"),
         (
             vdb(signature="ext4", mounted="/data"),
             {"force": True},
-            r"^path: /dev/vdb is mounted at /data; unmount it first",
+            BAD + r"device: /dev/vdb is mounted at /data; unmount it first",
         ),
     ],
 )
 def test_device_errors(st, kwargs, message):
     with pytest.raises(MemwiseError, match=message):
-        plan(st, path="/dev/vdb", **kwargs)
+        plan(st, device="/dev/vdb", **kwargs)
 
 
 # --- absent -----------------------------------------------------------------
@@ -508,13 +477,13 @@ def test_absent_active_file():
         "used": None,
         "priority": None,
         "discard": None,
-        "disk_size": None,
+        "device_size": None,
     }
     assert result["fstab_after"] == "/dev/vda / ext4 defaults 0 1\n" and result["fstab_line"] is None
 
 
 def test_absent_refuses_a_swapoff_that_does_not_fit():
-    with pytest.raises(MemwiseError, match=r"^/swapfile: cannot remove: it holds 590 MiB"):
+    with pytest.raises(MemwiseError, match=BAD + r"/swapfile: cannot remove: it holds 590 MiB"):
         plan(swapfile(used=590 * MiB), state="absent")
 
 
@@ -527,15 +496,15 @@ def test_absent_when_already_gone_and_fstab_only():
 
 def test_absent_partition_keeps_the_device():
     st = vdb(signature="swap", priority=-2, fstab="/dev/vdb none swap sw 0 0\n")
-    result = plan(st, path="/dev/vdb", state="absent")
+    result = plan(st, device="/dev/vdb", state="absent")
     assert result["actions"] == ["swapoff", "fstab"]
-    assert result["after"]["disk_size"] == GiB
+    assert result["after"]["device_size"] == GiB
 
 
 def test_absent_refuses_to_delete_a_file_that_is_not_swap():
     with pytest.raises(
         MemwiseError,
-        match=r"^path: /swapfile is not a swap file \(blkid finds an existing ext4 signature\); not deleting it",
+        match=BAD + r"device: /swapfile is not a swap file \(blkid finds an existing ext4 signature\); not deleting it",
     ):
         plan(swapfile(priority=None, signature="ext4", line=None), state="absent")
     assert plan(swapfile(priority=None, signature="ext4", line=None), state="absent", force=True)["actions"] == [
@@ -543,19 +512,57 @@ def test_absent_refuses_to_delete_a_file_that_is_not_swap():
     ]
 
 
-def test_describe_and_undo():
-    assert _swap.describe({"active": True, "size": 1, "priority": -2}) == (
-        "active: True\nsize: 1\nused: -\npriority: -2\ndiscard: -\ndisk_size: -\n"
-    )
-    done = []
-    undo = _swap.Undo()
-    undo.push("first", lambda: done.append(1))
-    undo.push("broken", lambda: 1 / 0)
-    undo.push("last", lambda: done.append(3))
-    restored, errors = undo.rollback()
-    assert restored == ["last", "first"] and done == [3, 1]
-    assert errors == ["broken: division by zero"]
-    assert undo.rollback() == ([], [])
+def test_settings_of_a_new_file_have_live_and_file_layers():
+    planned = plan(state(), size="1G", priority=10)
+    result = _swap.settings(planned, planned["after"])
+    assert list(result) == ["active", "size", "used", "priority", "discard", "device_size"]
+    assert result["active"] == {"live": {"before": False, "after": True}, "file": {"before": False, "after": True}}
+    assert result["size"] == {"live": {"before": None, "after": GiB - PAGE}}
+    assert result["priority"] == {"live": {"before": None, "after": 10}, "file": {"before": None, "after": 10}}
+    assert result["discard"] == {"live": {"before": None, "after": "off"}, "file": {"before": None, "after": "off"}}
+    assert result["device_size"] == {"live": {"before": None, "after": GiB}}
+
+
+def test_settings_file_layer_follows_the_fstab_entry_and_is_absent_without_persist():
+    st = swapfile(priority=5, line="/swapfile none swap sw,pri=5,discard=once 0 0\n")
+    planned = plan(st, priority=-1)  # back to the kernel's choice: pri= leaves the entry
+    result = _swap.settings(planned, planned["after"])
+    assert result["priority"]["file"] == {"before": 5, "after": -1}
+    assert result["discard"]["file"] == {"before": "once", "after": "once"}
+    assert result["priority"]["live"] == {"before": 5, "after": -2}
+    planned = plan(st, state="absent")
+    result = _swap.settings(planned, planned["after"])
+    assert result["active"]["file"] == {"before": True, "after": False}
+    assert result["priority"]["file"] == {"before": 5, "after": None}
+    planned = plan(st, priority=9, persist=False)
+    assert [name for name, layers in _swap.settings(planned, planned["after"]).items() if "file" in layers] == []
+
+
+def test_nothing_moves_in_the_settings_of_a_device_as_asked():
+    st = swapfile(priority=10, line="/swapfile none swap sw,pri=10 0 0\n")
+    planned = plan(st, size="1G", priority=10)
+    result = _swap.settings(planned, planned["after"])
+    assert all(v["before"] == v["after"] for layers in result.values() for v in layers.values())
+
+
+def test_absent_without_an_fstab_creates_none():
+    """A host without /etc/fstab: absent used to plan writing an empty one."""
+    assert plan(state(fstab=None), state="absent")["actions"] == []
+    result = plan(swapfile(fstab=None, line=None, priority=None), state="absent")
+    assert result["actions"] == ["delete"] and result["fstab_after"] is None
+
+
+def test_block_device_problems_all_at_once():
+    with pytest.raises(MemwiseError) as exc:
+        plan(vdb(signature="ext4", mounted="/data"), device="/dev/vdb", size="1G", priority=99999)
+    message = str(exc.value)
+    assert message.startswith("invalid options, nothing changed: priority: 99999 is outside")
+    expected = [
+        "; size: /dev/vdb is a block device; its size is the device's (1 GiB)",
+        "; device: /dev/vdb is mounted at /data; unmount it first",
+        "; device: /dev/vdb carries an existing ext4 signature; mkswap would destroy it",
+    ]
+    assert [message.index(problem) for problem in expected] == sorted(message.index(p) for p in expected)
 
 
 def test_kind_of_and_read_back():
@@ -566,9 +573,9 @@ def test_kind_of_and_read_back():
         "directory",
         "other",
     ]
-    planned = {"active": True, "size": 1, "used": 0, "priority": 5, "discard": "once", "disk_size": 8192}
+    planned = {"active": True, "size": 1, "used": 0, "priority": 5, "discard": "once", "device_size": 8192}
     device = {"path": "/swapfile", "type": "file", "size": 4096, "used": 4096, "priority": 5}
     assert _swap.read_back(planned, device, 8192) == dict(planned, size=4096, used=4096)
     assert _swap.read_back(planned, None, None) == dict(
-        planned, active=False, size=None, used=None, priority=None, disk_size=None
+        planned, active=False, size=None, used=None, priority=None, device_size=None
     )

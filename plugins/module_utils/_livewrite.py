@@ -11,17 +11,23 @@ and ``matches(answer) -> bool`` which says whether the value read back is what
 was asked for (the kernel may clamp or refuse). A sixth item ``(name, path,
 text)`` restores through another file: writing ``vm.dirty_bytes`` zeroes
 ``vm.dirty_ratio``, and the kernel refuses ``vm.dirty_bytes = 0``, so the old
-state comes back by writing the old ratio. On the first failure every
-write made so far is undone, newest first, and MemwiseError names the setting,
-the value and the kernel's answer.
+state comes back by writing the old ratio.
+
+``commit`` writes the values live, then the owned file, inside one
+``_transaction.Journal``: each live write is recorded right after it landed,
+and ANY exception after that (the kernel's refusal, a value read back changed,
+the owned file that cannot be written, a bug) undoes them newest first, with
+the one message shape ``<what failed>; undone: vm.swappiness = 60, ...; could
+not undo: ...``.
 """
 
 from __future__ import annotations
 
 import errno
 
-from ansible_collections.memwise.linux.plugins.module_utils import _files
+from ansible_collections.memwise.linux.plugins.module_utils import _module, _owned
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
+from ansible_collections.memwise.linux.plugins.module_utils._transaction import Journal
 
 
 def read_file(path):
@@ -40,79 +46,47 @@ def undo_of(item):
     return item[5] if len(item) > 5 else (item[0], item[1], item[3])
 
 
-def restore(written, write=write_file):
-    """Undo ``written`` writes newest first; return the errors (empty when all were restored)."""
-    errors = []
-    for item in reversed(written):
-        name, path, old = undo_of(item)
-        try:
-            write(path, old)
-        except OSError as exc:
-            errors.append("%s: %s" % (name, exc.strerror))
-    return errors
+def apply(writes, journal, read=None, write=None):
+    """Perform ``writes`` in order, recording each in ``journal``; raise MemwiseError on the first failure.
 
-
-def apply(writes, read=read_file, write=write_file, untouched="nothing else was changed"):
-    """Perform ``writes`` in order; return them, or restore them all and raise on the first failure."""
-    written = []
+    A write the kernel refused changed nothing and is not recorded; a write the
+    kernel took but changed (read back differently) is recorded, so the rollback
+    restores it too. ``read`` and ``write`` default to the kernel file helpers.
+    """
+    read, write = read or read_file, write or write_file
     for item in writes:
         name, path, value, _old, matches = item[:5]
+        undo_name, undo_path, undo_text = undo_of(item)
         try:
             write(path, value)
-            written.append(item)
-            answer = read(path)
-            if matches(answer):
-                continue
-            problem = "the kernel stored %r instead" % answer
         except OSError as exc:
-            problem = "the kernel refused it: %s (%s)" % (exc.strerror, errno.errorcode.get(exc.errno, "error"))
-        restored = [w for w in written if w[0] != name]
-        errors = restore(written, write)
-        raise MemwiseError(
-            "%s = %r: %s; restored %s; %s%s"
-            % (
-                name,
-                value,
-                problem,
-                ", ".join("%s = %s" % undo_of(w)[::2] for w in restored) or "nothing (no setting was written before)",
-                untouched,
-                ("; could not restore: " + "; ".join(errors)) if errors else "",
-            )
-        )
-    return written
+            raise MemwiseError(
+                "%s = %r: the kernel refused it: %s (%s)"
+                % (name, value, exc.strerror or exc, errno.errorcode.get(exc.errno or 0, "error"))
+            ) from None
+        journal.did("%s = %s" % (undo_name, undo_text), lambda p=undo_path, t=undo_text: write(p, t))
+        answer = read(path)
+        if not matches(answer):
+            raise MemwiseError("%s = %r: the kernel stored %r instead" % (name, value, answer))
 
 
-def commit(writes, path, file_before, file_after):
-    """Apply ``writes`` live, then replace (or, for None, remove) the owned file ``path``.
+def commit(writes, path, file_before, file_after, *, backup=False, read=None, write=None):
+    """Apply ``writes`` live, then make the owned file ``path`` hold ``file_after`` (None: remove it).
 
-    A live failure restores the live values and leaves the file alone; a file
-    failure restores every live value this call wrote.
+    Returns the backup copy's name (``backup`` and an existing file that
+    changes), else None. Any failure undoes every live write of this call.
     """
-    written = apply(writes, untouched="%s was not touched" % path)
-    if file_after == file_before:
-        return written
-    try:
-        if file_after is None:
-            _files.remove(path)
-        else:
-            _files.atomic_write(path, file_after)
-    except MemwiseError as exc:
-        errors = restore(written)
-        raise MemwiseError(
-            "%s; the live values written by this call were restored%s"
-            % (exc, ("; could not restore: " + "; ".join(errors)) if errors else "")
-        ) from None
-    return written
+    with Journal() as journal:
+        apply(writes, journal, read, write)
+        return _owned.replace(path, file_before, file_after, backup)
+
+
+def actions(writes, path, file_before, file_after, backup):
+    """What ``commit`` does, as text: ``set vm.swappiness = 10 live`` per write, then the file steps."""
+    steps = ["set %s = %s live" % (item[0], item[2]) for item in writes]
+    return steps + (_owned.actions(path, file_before, file_after, backup) if path else [])
 
 
 def diff(where, moved, path, file_before, file_after):
     """Ansible's diff: the live values that move (``[(name, before, after)]``) and the owned file's text."""
-    return [
-        {
-            "before_header": where,
-            "after_header": where,
-            "before": "".join("%s = %s\n" % (name, before) for name, before, _after in moved),
-            "after": "".join("%s = %s\n" % (name, after) for name, _before, after in moved),
-        },
-        {"before_header": path, "after_header": path, "before": file_before or "", "after": file_after or ""},
-    ]
+    return _module.diff(where, moved, [(path, file_before, file_after)])

@@ -14,10 +14,11 @@ enabled, KSM's scan rate before KSM runs.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 
-from ansible_collections.memwise.linux.plugins.module_utils import _sysfs
+from ansible_collections.memwise.linux.plugins.module_utils import _module, _procfs, _sysfs
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 THP = "/sys/kernel/mm/transparent_hugepage"
@@ -25,6 +26,8 @@ ZSWAP = "/sys/module/zswap/parameters"
 KSM = "/sys/kernel/mm/ksm"
 LRU_GEN = "/sys/kernel/mm/lru_gen"
 INT_MAX = 2**31 - 1
+OWNER = "memwise.linux.mm_tunables"
+DEFAULT_PATH = "/etc/tmpfiles.d/memwise-mm.conf"
 HEADER = (
     "# Managed by memwise.linux.mm_tunables (Ansible): changes made here are overwritten.\n"
     "# systemd-tmpfiles writes these values into /sys at boot (w lines, tmpfiles.d(5)).\n"
@@ -220,3 +223,118 @@ def parse_tmpfiles(text):
 def render_tmpfiles(values):
     """The owned file's text: the header and one ``w`` line per setting, in ORDER."""
     return HEADER + "".join(tmpfiles_line(name, values[name]) for name in ORDER if name in values)
+
+
+def _text(path):
+    return _procfs.read_text(path, _sysfs.ROOT)[0]
+
+
+def kernel_release():
+    """The running kernel's release, as errors name it."""
+    return (_text("/proc/sys/kernel/osrelease") or "unknown").strip()
+
+
+def offered(release):
+    """What zswap may use on this kernel: compressors and zpools (loaded, built in, or shipped as modules)."""
+    base = "/lib/modules/%s" % release
+    builtin = (_text(base + "/modules.builtin") or "").splitlines()
+    shipped = [
+        name for where in ("crypto", "mm") for name in glob.glob(_sysfs.host(base + "/kernel/" + where) + "/*.ko*")
+    ]
+    loaded = [name for name in ZPOOLS if os.path.isdir(_sysfs.host("/sys/module/" + name))]
+    return {
+        "compressors": available_compressors(_text("/proc/crypto"), builtin + shipped),
+        "zpools": available_zpools(loaded, builtin + shipped),
+    }
+
+
+def validate(wanted, release):
+    """``{name: (canonical before, canonical wish, text to write)}``; the errors of every bad setting."""
+    checked, errors, pools = {}, [], None
+    for name, value in wanted.items():
+        group_dir, what = GROUPS[name.split(".", 1)[0]]
+        path = TABLE[name][0]
+        text = _text(path)
+        if text is None:
+            if not os.path.isdir(_sysfs.host(group_dir)):
+                errors.append("%s: kernel %s has no %s (%s does not exist)" % (name, release, what, group_dir))
+            else:
+                errors.append("%s: kernel %s does not offer this setting (%s does not exist)" % (name, release, path))
+            continue
+        if TABLE[name][1] in ("compressor", "zpool") and pools is None:
+            pools = offered(release)
+        try:
+            wish, write = desired(name, value, text, pools or {})
+            checked[name] = (read_canonical(name, text), wish, write)
+        except MemwiseError as exc:
+            errors.append(str(exc))
+    return checked, errors
+
+
+def read_current(names):
+    """The canonical live values of ``names`` that can be read (state=absent reports them, never writes them)."""
+    current = {}
+    for name in names:
+        text = _text(TABLE[name][0])
+        try:
+            current[name] = read_canonical(name, text) if text is not None else None
+        except MemwiseError:
+            current[name] = None
+    return current
+
+
+def restore_text(name, canonical):
+    """What to write to bring a setting back to its canonical ``before`` value."""
+    kind = TABLE[name][1]
+    if kind == "ksm_run":
+        return KSM_RUN.get(canonical, canonical)
+    if kind == "mask":
+        return str(int(canonical, 16))
+    return canonical
+
+
+def plan(checked, persisted, *, live, persist):
+    """state=present: ``(settings, writes, new persisted values)`` for the validated ``checked`` settings."""
+    new, settings, writes = dict(persisted), {}, []
+    for name, (before, wish, write) in checked.items():
+        live_after = before
+        if live and not satisfied(wish, before):
+            live_after = wish
+            writes.append(
+                (
+                    name,
+                    _sysfs.host(TABLE[name][0]),
+                    write,
+                    restore_text(name, before),
+                    lambda answer, n=name, w=wish: matches(n, w, answer),
+                )
+            )
+        if persist:
+            new[name] = write
+        settings[name] = {
+            "live": _module.layer(before, live_after),
+            "file": _module.layer(persisted.get(name), new.get(name)),
+        }
+    return settings, writes, new
+
+
+def plan_absent(names, current, persisted):
+    """state=absent: ``(settings, new persisted values)``; live values are kept (reported, never written)."""
+    new = {name: text for name, text in persisted.items() if name not in names}
+    settings = {
+        name: {
+            "live": _module.layer(current.get(name), current.get(name)),
+            "file": _module.layer(persisted.get(name), None),
+        }
+        for name in names
+    }
+    return settings, new
+
+
+def file_after(before, persisted, new, rewrite):
+    """The owned file's new text (None: no file): unchanged when its settings are, unless ``rewrite`` (taken over)."""
+    if not new:
+        return None
+    if before is not None and not rewrite and new == persisted:
+        return before
+    return render_tmpfiles(new)

@@ -19,9 +19,12 @@ import fnmatch
 import os
 import re
 
+from ansible_collections.memwise.linux.plugins.module_utils import _procfs, _sysfs
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 PROC_SYS = "/proc/sys"
+OWNER = "memwise.linux.sysctl"
+DEFAULT_PATH = "/etc/sysctl.d/90-memwise.conf"
 # Read by systemd-sysctl (and procps `sysctl --system`) in this order of precedence
 # for equal file names; the merged names are then applied in lexical order.
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
@@ -385,9 +388,147 @@ def plan(settings, live_values, file_values, *, live, persist, state):
     return changes, new_file
 
 
-def changed_keys(changes):
-    return [
-        key
+def proc_path(rel):
+    """The host file of a key's path below /proc/sys."""
+    return _sysfs.host(os.path.join(PROC_SYS, rel))
+
+
+def read_live(rel):
+    """A key's live value, whitespace collapsed (OSError when it cannot be read)."""
+    with open(proc_path(rel), encoding="utf-8") as handle:
+        return " ".join(handle.read().split())
+
+
+def proc_sys_readonly():
+    """Whether /proc/sys is mounted read-only (a container): True when it cannot even be looked at."""
+    try:
+        return bool(os.statvfs(_sysfs.host(PROC_SYS)).f_flag & os.ST_RDONLY)
+    except OSError:
+        return True
+
+
+def running_kernel():
+    """``(major, minor)`` of the running kernel; ``(0, 0)`` without /proc/sys (every key then fails validation)."""
+    try:
+        return kernel_version(read_live("kernel/osrelease"))
+    except OSError:
+        return (0, 0)
+
+
+def mem_total_kb():
+    text, _reason = _procfs.read_text("/proc/meminfo", _sysfs.ROOT)
+    try:
+        return _procfs.parse_meminfo(text)["MemTotal"] // 1024 if text else 0
+    except MemwiseError:
+        return 0
+
+
+def parse_settings(raw, state):
+    """``({canonical key: (path below /proc/sys, normalised value)}, [errors])`` from the ``settings`` option."""
+    if state == "absent" and isinstance(raw, list):
+        raw = dict.fromkeys(raw)
+    if not isinstance(raw, dict) or not raw:
+        raise MemwiseError(
+            "settings: give a non-empty dict of key: value (or, with state=absent, a list of keys); nothing changed"
+        )
+    settings, errors, seen = {}, [], {}
+    for key, value in raw.items():
+        try:
+            canonical, rel = parse_key(key)
+            if canonical in seen:
+                raise MemwiseError("%s: given twice (as %r and %r)" % (canonical, seen[canonical], key))
+            seen[canonical] = key
+            if canonical.replace("/", ".") in TRIGGERS:
+                raise MemwiseError("%s: is a write-only trigger, not a setting" % canonical)
+            settings[canonical] = (rel, None if state == "absent" else normalize_value(value, canonical))
+        except MemwiseError as exc:
+            errors.append(str(exc))
+    return settings, errors
+
+
+def _missing(key):
+    module = module_hint(key)
+    if module:
+        return (
+            "%s: does not exist under /proc/sys; it appears when the kernel module %s is loaded "
+            "(modprobe %s, persisted in /etc/modules-load.d)" % (key, module, module)
+        )
+    return "%s: no such key under /proc/sys (check the spelling with sysctl -a)" % key
+
+
+def validate_live(settings, kernel):
+    """Read the current value of every key and check key, mode, shape and range: ``(current, [errors])``."""
+    current, errors = {}, []
+    for key, (rel, value) in settings.items():
+        full = proc_path(rel)
+        if not os.path.exists(full):
+            errors.append(_missing(key))
+            continue
+        if os.path.isdir(full):
+            errors.append("%s: is a directory under /proc/sys, not a key" % key)
+            continue
+        if not os.stat(full).st_mode & 0o222:
+            errors.append("%s: is read-only in this kernel; it cannot be set" % key)
+            continue
+        try:
+            current[key] = read_live(rel)
+        except OSError as exc:
+            errors.append("%s: cannot be read (%s)" % (key, exc.strerror))
+            continue
+        why = check_shape(current[key], value) or check_range(key.replace("/", "."), value, kernel)
+        if not why and key == "vm.min_free_kbytes":
+            why = check_min_free(value, mem_total_kb())
+        if why:
+            errors.append("%s: %s" % (key, why))
+    pairs = check_pairs(settings)
+    if pairs:
+        errors.append(pairs)
+    return current, errors
+
+
+def read_current(settings):
+    """The live values of the keys that can be read (state=absent reports them; it never writes them)."""
+    current = {}
+    for key, (rel, _value) in settings.items():
+        try:
+            current[key] = read_live(rel)
+        except OSError:
+            continue
+    return current
+
+
+def live_writes(settings, changes):
+    """The live writes of the plan, in the order given, each restoring its old value on rollback."""
+    writes = []
+    for key, change in changes.items():
+        before, after = change["live"]
+        if before == after:
+            continue
+        item = (key, proc_path(settings[key][0]), after, before, lambda answer, a=after: same_value(answer, a))
+        partner = PAIRS.get(key.replace("/", "."))
+        if partner and before == "0":
+            # The partner holds the setting now; writing this key zeroes it, so undo restores the partner.
+            rel = partner.replace(".", "/")
+            item += ((partner, proc_path(rel), read_live(rel)),)
+        writes.append(item)
+    return writes
+
+
+def file_after(file_before, file_values, new_values, rewrite):
+    """The owned file's new text (None: no file); unchanged text when its keys and values are the same.
+
+    ``rewrite`` renders the file even then (a file taken over with ``force`` gets the header).
+    """
+    if not new_values:
+        return None
+    if file_before is not None and not rewrite and file_values == new_values:
+        return file_before
+    return render_conf(new_values)
+
+
+def settings_result(changes):
+    """The ``settings`` return: per key, the ``live`` and ``file`` layers."""
+    return {
+        key: {name: {"before": change[name][0], "after": change[name][1]} for name in ("live", "file")}
         for key, change in changes.items()
-        if change["live"][0] != change["live"][1] or change["file"][0] != change["file"][1]
-    ]
+    }

@@ -9,16 +9,29 @@ The kernel writes a handful of formats: a bracketed choice
 (``always [madvise] never``), booleans as ``Y``/``N`` or ``1``/``0``, integers,
 lists of integers (``4 4 1 7``) and free text (``zstd``). Each parser takes the
 file's text and the path (for messages) and returns plain data.
+
+``ROOT`` is where the kernel's files are: ``/`` on a host. Every read and write
+of /proc and /sys by sysctl and mm_tunables goes through ``host(path)``, so the
+unit tests point ``ROOT`` at a copy of a captured host instead of the machine
+they run on.
 """
 
 from __future__ import annotations
 
+import os
 import re
 
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
+ROOT = "/"
+
 _CHOICE_RE = re.compile(r"\[([^\]\s]+)\]")
 _INT_RE = re.compile(r"^-?\d+$")
+
+
+def host(path):
+    """Where the host file ``path`` (``/proc/sys/vm/swappiness``) is read and written: below ``ROOT``."""
+    return path if ROOT == "/" else os.path.join(ROOT, path.lstrip("/"))
 
 
 def parse_choice(text, path="value"):

@@ -17,9 +17,12 @@ description:
     the kernel lacks fails naming the option and the kernel release. Any error changes nothing.
   - Values are applied live, in a safe order (the zswap compressor before zswap is enabled, the KSM scan
     rate before KSM runs), each read back; if the kernel refuses or changes one, every value written before
-    is restored and the file is left untouched.
+    is restored. A failure of the file write after the live writes restores them too.
   - Values persist across reboots in one tmpfiles.d file owned by the module (C(w) lines that
-    systemd-tmpfiles writes at boot), written atomically.
+    systemd-tmpfiles writes at boot), written atomically. The file starts with
+    C(# Managed by memwise.linux.mm_tunables); an existing file at O(path) without that header is refused,
+    naming it, unless O(force=true) takes it over. A O(path) on proc, sysfs or tmpfs is refused.
+  - O(state=absent) removes settings from the file; their live values stay until the next boot.
 author:
   - memwise.linux contributors (@memwise)
 extends_documentation_fragment:
@@ -124,7 +127,10 @@ options:
         description: Protect the working set of the last N milliseconds from eviction (thrashing prevention).
         type: int
   path:
-    description: The tmpfiles.d file this module owns. Settings already in it from earlier calls are kept.
+    description:
+      - The tmpfiles.d file this module owns. Settings already in it from earlier calls are kept.
+      - A path whose directory is on proc, sysfs or another kernel file system, or on tmpfs (emptied at every
+        boot), is refused before anything changes.
     type: path
     default: /etc/tmpfiles.d/memwise-mm.conf
   live:
@@ -135,10 +141,41 @@ options:
     description: Write the values to O(path) so systemd-tmpfiles applies them at boot.
     type: bool
     default: true
+  state:
+    description:
+      - V(present) sets the given settings.
+      - V(absent) removes the given settings (their values do not matter) from O(path), or every setting when
+        none is given, and deletes the file when none is left. The kernel has no "unset" value, so their live
+        values stay until the next boot; RV(settings) shows the live layer unchanged and the module warns once
+        naming them.
+    type: str
+    choices: [present, absent]
+    default: present
+  force:
+    description:
+      - Take over an existing file at O(path) that this module did not write (it lacks the
+        C(# Managed by memwise.linux.mm_tunables) header). Without it such a file is refused and nothing
+        changes.
+      - The file taken over is rewritten in the module's format - its C(w) lines for the settings this module
+        knows are kept, other lines are not (set O(backup=true) to keep a copy).
+    type: bool
+    default: false
+  backup:
+    description:
+      - Before the file at O(path) is rewritten or removed, copy it next to itself as
+        C(PATH.PID.DATE@TIME~) and return the copy's name in RV(backup_file).
+    type: bool
+    default: false
 notes:
   - The kernel release is named in every error about an option the kernel lacks, for example MGLRU on a kernel
     built without C(CONFIG_LRU_GEN) or C(zswap.shrinker_enabled) before Linux 6.8.
 seealso:
+  - module: memwise.linux.sysctl
+    description: The vm.* keys under C(/proc/sys) (swappiness, dirty ratios, overcommit).
+  - module: memwise.linux.memory_facts
+    description: Reads THP, zswap, KSM and MGLRU state as facts.
+  - ref: ansible_collections.memwise.linux.docsite.mm_tunables
+    description: How the module decides, measured on Debian 12 and 13.
   - name: Transparent Hugepage Support
     description: The kernel's documentation of the THP switches.
     link: https://docs.kernel.org/admin-guide/mm/transhuge.html
@@ -171,11 +208,22 @@ EXAMPLES = r"""
   memwise.linux.mm_tunables:
     ksm:
       run: unmerge
+
+- name: Stop persisting the zswap compressor (the value does not matter with absent)
+  memwise.linux.mm_tunables:
+    zswap:
+      compressor: zstd
+    state: absent
+
+- name: Stop persisting anything; live values stay until the next boot
+  memwise.linux.mm_tunables:
+    state: absent
 """
 
 RETURN = r"""
-changed_keys:
-  description: Settings whose live or persisted value changed (or would, in check mode).
+---
+changed_settings:
+  description: Settings whose live or persisted value changed (or would, in check mode), in RV(settings) order.
   returned: always
   type: list
   elements: str
@@ -184,146 +232,100 @@ settings:
   description:
     - Per setting, the canonical C(live) and C(file) values C(before) and C(after) (C(Y)/C(N) for booleans, the
       choice for bracketed files, C(0x0007) for the MGLRU mask). A file value of C(null) means not in the file.
+    - The C(live) value is always read; with O(live=false) or O(state=absent) C(after) equals C(before).
+      The MGLRU C(after) value is C(enabled) when O(mglru.enabled=true) turns it on from C(0x0000), as the
+      kernel picks the mask.
   returned: always
   type: dict
   sample:
     thp.enabled:
       live: {before: always, after: madvise}
       file: {before: null, after: madvise}
+actions:
+  description: What the call did (or would do, in check mode), in order. Empty when nothing changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [set thp.enabled = madvise live, write /etc/tmpfiles.d/memwise-mm.conf]
 kernel:
   description: The running kernel release.
   returned: always
   type: str
   sample: 6.1.0-28-amd64
 path:
-  description: The tmpfiles.d file.
+  description: The tmpfiles.d file; C(null) when the call persists nothing (O(persist=false) with O(state=present)).
   returned: always
   type: str
   sample: /etc/tmpfiles.d/memwise-mm.conf
 file_text:
-  description: The text of the tmpfiles.d file after the call; C(null) when it does not exist.
+  description: The text of the tmpfiles.d file after the call; C(null) when it does not exist or RV(path) is C(null).
   returned: always
   type: str
   sample: "# Managed by memwise.linux.mm_tunables ...\nw /sys/kernel/mm/transparent_hugepage/enabled - - - - madvise\n"
+backup_file:
+  description: The copy of the file made before it changed with O(backup=true); C(null) otherwise.
+  returned: always
+  type: str
+  sample: /etc/tmpfiles.d/memwise-mm.conf.4242.2026-12-03@10:31:02~
 """
-
-import glob
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.memwise.linux.plugins.module_utils import _files, _livewrite, _mm, _procfs
-from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
-
-
-def _text(path):
-    return _procfs.read_text(path)[0]
-
-
-def offered(release):
-    """What zswap may use on this kernel: compressors and zpools (loaded, built in, or shipped as modules)."""
-    base = "/lib/modules/%s" % release
-    builtin = (_text(base + "/modules.builtin") or "").splitlines()
-    files = builtin + glob.glob(base + "/kernel/crypto/*.ko*") + glob.glob(base + "/kernel/mm/*.ko*")
-    loaded = [name for name in _mm.ZPOOLS if os.path.isdir("/sys/module/" + name)]
-    return {
-        "compressors": _mm.available_compressors(_text("/proc/crypto"), files),
-        "zpools": _mm.available_zpools(loaded, files),
-    }
-
-
-def validate(wanted, release):
-    """``{name: (canonical before, canonical wish, text to write)}``; MemwiseError naming every bad setting."""
-    plan, errors, pools = {}, [], None
-    for name, value in wanted.items():
-        group = name.split(".", 1)[0]
-        group_dir, what = _mm.GROUPS[group]
-        path = _mm.TABLE[name][0]
-        text = _text(path)
-        if text is None:
-            if not os.path.isdir(group_dir):
-                errors.append("%s: kernel %s has no %s (%s does not exist)" % (name, release, what, group_dir))
-            else:
-                errors.append("%s: kernel %s does not offer this setting (%s does not exist)" % (name, release, path))
-            continue
-        if _mm.TABLE[name][1] in ("compressor", "zpool") and pools is None:
-            pools = offered(release)
-        try:
-            wish, write = _mm.desired(name, value, text, pools or {})
-            plan[name] = (_mm.read_canonical(name, text), wish, write)
-        except MemwiseError as exc:
-            errors.append(str(exc))
-    if errors:
-        raise MemwiseError("invalid settings, nothing changed: " + "; ".join(errors))
-    return plan
+from ansible_collections.memwise.linux.plugins.module_utils import _files, _livewrite, _mm, _module, _owned
+from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError, invalid
 
 
 def run(module):
     params = module.params
-    path = params["path"]
-    release = (_text("/proc/sys/kernel/osrelease") or "unknown").strip()
+    state, path = params["state"], params["path"]
+    uses_file = params["persist"] or state == "absent"
+    release = _mm.kernel_release()
     wanted = _mm.flatten(params)
-    if not wanted:
-        raise MemwiseError("nothing to set: give at least one of thp, zswap, ksm, mglru")
-    plan = validate(wanted, release)
+    if state == "present":
+        if not wanted:
+            raise MemwiseError("nothing to set: give at least one of thp, zswap, ksm, mglru; nothing changed")
+        checked, errors = _mm.validate(wanted, release)
+        if errors:
+            raise invalid(errors, "settings")
+    _owned.check_location(path, _mm.DEFAULT_PATH)
     file_before = _files.read_optional(path)
+    if uses_file:
+        _owned.check_owner(path, file_before, _mm.OWNER, params["force"])
     persisted = _mm.parse_tmpfiles(file_before)
-    new_persisted = dict(persisted)
-    changes, writes = {}, []
-    for name, (before, wish, write) in plan.items():
-        live_after = before
-        if params["live"] and not _mm.satisfied(wish, before):
-            live_after = wish
-            writes.append(
-                (
-                    name,
-                    _mm.TABLE[name][0],
-                    write,
-                    _restore_text(name, before),
-                    lambda a, n=name, w=wish: _mm.matches(n, w, a),
-                )
-            )
-        if params["persist"]:
-            new_persisted[name] = write
-        changes[name] = {
-            "live": {"before": before, "after": live_after},
-            "file": {"before": persisted.get(name), "after": new_persisted.get(name)},
-        }
+    if state == "absent":
+        names = list(wanted) or [name for name in _mm.ORDER if name in persisted]
+        settings, new = _mm.plan_absent(names, _mm.read_current(names), persisted)
+        writes = []
+    else:
+        settings, writes, new = _mm.plan(checked, persisted, live=params["live"], persist=params["persist"])
     file_after = file_before
-    if params["persist"] and (new_persisted != persisted or file_before is None):
-        if not os.path.isdir(os.path.dirname(path)):
-            raise MemwiseError("path: the directory of %s does not exist; nothing changed" % path)
-        file_after = _mm.render_tmpfiles(new_persisted)
-    changed_keys = [
-        n
-        for n, c in changes.items()
-        if c["live"]["before"] != c["live"]["after"] or c["file"]["before"] != c["file"]["after"]
-    ]
+    if uses_file:
+        file_after = _mm.file_after(file_before, persisted, new, _owned.is_foreign(file_before, _mm.OWNER))
+        _owned.check_directory(path, file_before, file_after)
+    if state == "absent":
+        _owned.warn_kept_live(module, [n for n, s in settings.items() if s["file"]["before"] is not None], path)
+    changed = _module.changed_settings(settings)
+    owned = path if uses_file else None
     result = {
-        "changed": bool(changed_keys) or file_after != file_before,
-        "changed_keys": changed_keys,
-        "settings": changes,
+        "changed": bool(changed) or file_after != file_before,
+        "changed_settings": changed,
+        "settings": settings,
+        "actions": _livewrite.actions(writes, owned, file_before, file_after, params["backup"]),
         "kernel": release,
-        "path": path,
-        "file_text": file_after,
+        "path": owned,
+        "file_text": file_after if uses_file else None,
+        "backup_file": None,
     }
     if module._diff:
-        moved = [(n, c["live"]["before"], c["live"]["after"]) for n, c in changes.items()]
-        result["diff"] = _livewrite.diff("live /sys", [m for m in moved if m[1] != m[2]], path, file_before, file_after)
+        result["diff"] = _module.diff(
+            "live /sys",
+            [(n, s["live"]["before"], s["live"]["after"]) for n, s in settings.items()],
+            [(path, file_before, file_after)] if uses_file else [],
+        )
     if module.check_mode or not result["changed"]:
         return result
-    _livewrite.commit(writes, path, file_before, file_after)
+    result["backup_file"] = _livewrite.commit(writes, path, file_before, file_after, backup=params["backup"])
     return result
-
-
-def _restore_text(name, canonical):
-    """What to write to bring a setting back to its canonical ``before`` value."""
-    kind = _mm.TABLE[name][1]
-    if kind == "ksm_run":
-        return _mm.KSM_RUN.get(canonical, canonical)
-    if kind == "mask":
-        return str(int(canonical, 16))
-    return canonical
 
 
 def main():
@@ -370,17 +372,16 @@ def main():
                 ),
             ),
             mglru=dict(type="dict", options=dict(enabled=dict(type="raw"), min_ttl_ms=dict(type="int"))),
-            path=dict(type="path", default="/etc/tmpfiles.d/memwise-mm.conf"),
+            path=dict(type="path", default=_mm.DEFAULT_PATH),
             live=dict(type="bool", default=True),
             persist=dict(type="bool", default=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            force=dict(type="bool", default=False),
+            backup=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
-    try:
-        result = run(module)
-    except MemwiseError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    _module.run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,13 @@ description:
     documented range of common keys. Any error fails naming every bad key, and nothing changes.
   - Values compare after normalisation (whitespace, tabs, C(010) equals C(10); C(vm/swappiness) equals
     C(vm.swappiness)), so a value already set is never reported as a change.
-  - Each live write is read back. If the kernel rejects or changes a value, every key written before it
-    is restored, the file is left untouched, and the module fails naming the key, the value and the
-    kernel's answer. The file is written atomically (temporary file, fsync, rename).
+  - Each live write is read back. If the kernel rejects or changes a value, or anything later fails (the
+    file write included), every key this call wrote is restored, newest first, and the module fails naming
+    the key, the value, the kernel's answer and what was undone. The file is written atomically (temporary
+    file, fsync, rename) after the live values.
+  - The file at O(path) is the module's own - it starts with C(# Managed by memwise.linux.sysctl). An
+    existing file without that header (written by a person or another tool) is refused, naming it, unless
+    O(force=true) takes it over. A O(path) on proc, sysfs or tmpfs is refused before anything changes.
   - Resolves the sysctl.d precedence on the host and reports every managed key that a later file (or
     C(/etc/sysctl.conf)) sets to another value, which would win at the next boot.
   - Never runs C(sysctl --system); only the managed keys are applied.
@@ -50,8 +54,25 @@ options:
       - The sysctl.d file this call owns. Other keys already in it are kept; its header says it is managed.
       - A path outside the sysctl.d directories (or masked by an equal name in a directory of higher
         precedence) is not read at boot; the module warns about it.
+      - A path whose directory is on proc, sysfs or another kernel file system, or on tmpfs (emptied at every
+        boot), is refused before anything changes.
     type: path
     default: /etc/sysctl.d/90-memwise.conf
+  force:
+    description:
+      - Take over an existing file at O(path) that this module did not write (it lacks the
+        C(# Managed by memwise.linux.sysctl) header). Without it such a file is refused, naming it, and
+        nothing changes.
+      - The file taken over is rewritten in the module's format - its keys are kept, its comments are not
+        (set O(backup=true) to keep a copy).
+    type: bool
+    default: false
+  backup:
+    description:
+      - Before the file at O(path) is rewritten or removed, copy it next to itself as
+        C(PATH.PID.DATE@TIME~) and return the copy's name in RV(backup_file).
+    type: bool
+    default: false
   live:
     description: Apply the values to the running kernel now.
     type: bool
@@ -63,7 +84,10 @@ options:
   state:
     description:
       - V(present) sets the keys; V(absent) removes them from O(path) (the file is deleted when no key is
-        left). Live values are not changed by V(absent); they return to the boot configuration at the next boot.
+        left).
+      - Kernel keys have no "unset" value, so V(absent) keeps their live values until the next boot, when the
+        remaining configuration applies; RV(settings) shows the live layer unchanged and the module warns
+        once naming the keys.
     type: str
     choices: [present, absent]
     default: present
@@ -97,6 +121,12 @@ notes:
   - Keys that exist only with a kernel module loaded (net.bridge.* with br_netfilter, net.netfilter.* with
     nf_conntrack, ...) fail with a message naming the module to load first.
 seealso:
+  - module: memwise.linux.mm_tunables
+    description: The memory switches under C(/sys) (THP, zswap, KSM, MGLRU) that sysctl cannot reach.
+  - module: memwise.linux.memory_facts
+    description: Reads the vm.* values, and what they do to memory, as facts.
+  - ref: ansible_collections.memwise.linux.docsite.sysctl
+    description: How the module decides, measured on Debian 12 and 13.
   - name: sysctl.d(5)
     description: Configuration files and their precedence.
     link: https://www.freedesktop.org/software/systemd/man/latest/sysctl.d.html
@@ -128,30 +158,47 @@ EXAMPLES = r"""
       vm.swappiness: 10
     on_readonly: skip
 
-- name: Stop managing a key
+- name: Stop managing a key (its live value stays until the next boot)
   memwise.linux.sysctl:
     settings: [vm.vfs_cache_pressure]
     state: absent
+
+- name: Take over a hand-written file, keeping a copy of it
+  memwise.linux.sysctl:
+    settings:
+      vm.max_map_count: 262144
+    path: /etc/sysctl.d/60-elasticsearch.conf
+    force: true
+    backup: true
 """
 
 RETURN = r"""
 ---
-changed_keys:
-  description: Keys whose live value or file value changed (or would, in check mode).
+changed_settings:
+  description: Keys whose live value or file value changed (or would, in check mode), in RV(settings) order.
   returned: always
   type: list
   elements: str
   sample: [vm.swappiness]
-keys:
+settings:
   description:
-    - Per key, the normalised C(live) and C(file) values C(before) and C(after). A file value of C(null)
-      means the key is not in the file; a live value of C(null) means it was not read (O(live=false)).
+    - Per key, the normalised C(live) and C(file) values C(before) and C(after).
+    - A C(file) value of C(null) means the key is not in the file.
+    - The C(live) value is always read; it changes only with O(live=true) and O(state=present). With
+      O(live=false), O(state=absent) or a key skipped by O(on_readonly=skip), C(after) equals C(before).
+      It is C(null) only with O(state=absent) for a key that cannot be read (its kernel module is not loaded).
   returned: always
   type: dict
   sample:
     vm.swappiness:
       live: {before: "60", after: "10"}
       file: {before: null, after: "10"}
+actions:
+  description: What the call did (or would do, in check mode), in order. Empty when nothing changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [set vm.swappiness = 10 live, write /etc/sysctl.d/90-memwise.conf]
 shadowed:
   description: Managed keys that a file applied later at boot sets to another value.
   returned: always
@@ -166,141 +213,26 @@ skipped_readonly:
   elements: str
   sample: []
 path:
-  description: The managed file.
+  description: The managed file; C(null) when the call persists nothing (O(persist=false) with O(state=present)).
   returned: always
   type: str
   sample: /etc/sysctl.d/90-memwise.conf
 file_text:
-  description: The text of the managed file after the call; C(null) when it does not exist.
+  description: The text of the managed file after the call; C(null) when it does not exist or RV(path) is C(null).
   returned: always
   type: str
   sample: "# Managed by memwise.linux.sysctl (Ansible) ...\nvm.swappiness = 10\n"
+backup_file:
+  description: The copy of the file made before it changed with O(backup=true); C(null) otherwise.
+  returned: always
+  type: str
+  sample: /etc/sysctl.d/60-elasticsearch.conf.4242.2026-12-03@10:31:02~
 """
-
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.memwise.linux.plugins.module_utils import _files, _livewrite, _procfs, _sysctl
-from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
-
-
-def _proc_path(rel):
-    return os.path.join(_sysctl.PROC_SYS, rel)
-
-
-def _read_live(rel):
-    return _livewrite.read_file(_proc_path(rel))
-
-
-def proc_sys_readonly():
-    try:
-        return bool(os.statvfs(_sysctl.PROC_SYS).f_flag & os.ST_RDONLY)
-    except OSError:
-        return True
-
-
-def parse_settings(raw, state):
-    """``({canonical key: (path below /proc/sys, normalised value)}, [errors])``."""
-    if state == "absent" and isinstance(raw, list):
-        raw = dict.fromkeys(raw)
-    if not isinstance(raw, dict) or not raw:
-        raise MemwiseError("settings: give a non-empty dict of key: value (or, with state=absent, a list of keys)")
-    settings, errors, seen = {}, [], {}
-    for key, value in raw.items():
-        try:
-            canonical, rel = _sysctl.parse_key(key)
-            if canonical in seen:
-                raise MemwiseError("%s: given twice (as %r and %r)" % (canonical, seen[canonical], key))
-            seen[canonical] = key
-            if canonical.replace("/", ".") in _sysctl.TRIGGERS:
-                raise MemwiseError("%s: is a write-only trigger, not a setting" % canonical)
-            normalised = None if state == "absent" else _sysctl.normalize_value(value, canonical)
-            settings[canonical] = (rel, normalised)
-        except MemwiseError as exc:
-            errors.append(str(exc))
-    return settings, errors
-
-
-def validate_live(settings, kernel):
-    """Read the current value of every key and check key, mode, shape and range: ``(current, [errors])``."""
-    current, errors = {}, []
-    for key, (rel, value) in settings.items():
-        full = _proc_path(rel)
-        if not os.path.exists(full):
-            module = _sysctl.module_hint(key)
-            if module:
-                errors.append(
-                    "%s: does not exist under /proc/sys; it appears when the kernel module %s is loaded "
-                    "(modprobe %s, persisted in /etc/modules-load.d)" % (key, module, module)
-                )
-            else:
-                errors.append("%s: no such key under /proc/sys (check the spelling with sysctl -a)" % key)
-            continue
-        if os.path.isdir(full):
-            errors.append("%s: is a directory under /proc/sys, not a key" % key)
-            continue
-        if not os.stat(full).st_mode & 0o222:
-            errors.append("%s: is read-only in this kernel; it cannot be set" % key)
-            continue
-        try:
-            current[key] = _read_live(rel)
-        except OSError as exc:
-            errors.append("%s: cannot be read (%s)" % (key, exc.strerror))
-            continue
-        why = _sysctl.check_shape(current[key], value) or _sysctl.check_range(key.replace("/", "."), value, kernel)
-        if not why and key == "vm.min_free_kbytes":
-            why = _sysctl.check_min_free(value, _mem_total_kb())
-        if why:
-            errors.append("%s: %s" % (key, why))
-    pairs = _sysctl.check_pairs(settings)
-    if pairs:
-        errors.append(pairs)
-    return current, errors
-
-
-def _mem_total_kb():
-    text, _reason = _procfs.read_text("/proc/meminfo")
-    try:
-        return _procfs.parse_meminfo(text)["MemTotal"] // 1024 if text else 0
-    except MemwiseError:
-        return 0
-
-
-def live_writes(settings, changes):
-    """The live writes of the plan, in the order given, each restoring its old value on rollback."""
-    writes = []
-    for key, change in changes.items():
-        before, after = change["live"]
-        if before != after:
-            item = (
-                key,
-                _proc_path(settings[key][0]),
-                after,
-                before,
-                lambda answer, a=after: _sysctl.same_value(answer, a),
-            )
-            partner = _sysctl.PAIRS.get(key.replace("/", "."))
-            if partner and before == "0":
-                # The partner holds the setting now; writing this key zeroes it, so undo restores the partner.
-                rel = partner.replace(".", "/")
-                item += ((partner, _proc_path(rel), _read_live(rel)),)
-            writes.append(item)
-    return writes
-
-
-def _file_after(params, file_before, file_values, new_values):
-    """The managed file's new text (None: no file); unchanged text when its keys and values are the same."""
-    path = params["path"]
-    if params["state"] == "present" and not params["persist"]:
-        return file_before
-    if not new_values:
-        return None
-    if file_before is not None and file_values == new_values:
-        return file_before
-    if not os.path.isdir(os.path.dirname(path)):
-        raise MemwiseError("path: the directory of %s does not exist; nothing changed" % path)
-    return _sysctl.render_conf(new_values)
+from ansible_collections.memwise.linux.plugins.module_utils import _files, _livewrite, _module, _owned, _sysctl, _sysfs
+from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError, invalid
 
 
 def _shadows(module, wanted):
@@ -309,10 +241,10 @@ def _shadows(module, wanted):
     path = params["path"]
     if params["state"] != "present" or not params["persist"]:
         return []
-    order = _sysctl.load_order("/")
+    order = _sysctl.load_order(_sysfs.ROOT)
     if not _sysctl.boot_reads(order, path):
         module.warn("%s is not read at boot (outside sysctl.d, or masked by a file of the same name)" % path)
-    shadows = _sysctl.find_shadows(order, path, wanted, _files.read_optional)
+    shadows = _sysctl.find_shadows(order, path, wanted, lambda name: _files.read_optional(_sysfs.host(name)))
     if shadows and params["on_shadowed"] != "ignore":
         text = "; ".join(
             "%s = %s is overridden at boot by %s line %d (%s)"
@@ -325,65 +257,74 @@ def _shadows(module, wanted):
     return shadows
 
 
-def run(module):
+def _live(module, settings):
+    """Whether keys are written live, whether /proc/sys is read-only, and the current values: validation."""
     params = module.params
-    state, path = params["state"], params["path"]
-    settings, errors = parse_settings(params["settings"], state)
-    wanted = {key: value for key, (_rel, value) in settings.items()}
-    live = params["live"] and state == "present"
-    readonly = live and proc_sys_readonly()
+    live = params["live"] and params["state"] == "present"
+    readonly = live and _sysctl.proc_sys_readonly()
     if readonly and params["on_readonly"] == "fail":
         raise MemwiseError(
             "/proc/sys is mounted read-only (a container?): cannot set %s live; nothing changed. "
-            "Set on_readonly: skip to write %s only" % (", ".join(settings), path)
+            "Set on_readonly: skip to write %s only" % (", ".join(settings), params["path"])
         )
-    try:
-        kernel = _sysctl.kernel_version(_read_live("kernel/osrelease"))
-    except OSError:
-        kernel = (0, 0)  # no /proc/sys at all: every key fails validation below
-    current = {}
+    return live and not readonly, readonly
+
+
+def run(module):
+    params = module.params
+    state, path = params["state"], params["path"]
+    uses_file = params["persist"] or state == "absent"
+    settings, errors = _sysctl.parse_settings(params["settings"], state)
+    wanted = {key: value for key, (_rel, value) in settings.items()}
+    live, readonly = _live(module, settings)
     if state == "present":
-        current, more = validate_live(settings, kernel)
+        current, more = _sysctl.validate_live(settings, _sysctl.running_kernel())
         errors += more
+    else:
+        current = _sysctl.read_current(settings)
     if errors:
-        raise MemwiseError("invalid settings, nothing changed: " + "; ".join(errors))
+        raise invalid(errors, "settings")
+    _owned.check_location(path, _sysctl.DEFAULT_PATH)
     file_before = _files.read_optional(path)
+    if uses_file:
+        _owned.check_owner(path, file_before, _sysctl.OWNER, params["force"])
     file_values = _sysctl.owned_values(file_before, path)
-    changes, new_values = _sysctl.plan(
-        wanted,
-        current,
-        file_values,
-        live=live and not readonly,
-        persist=params["persist"] or state == "absent",
-        state=state,
-    )
-    file_after = _file_after(params, file_before, file_values, new_values)
+    changes, new_values = _sysctl.plan(wanted, current, file_values, live=live, persist=uses_file, state=state)
+    file_after = file_before
+    if uses_file:
+        foreign = _owned.is_foreign(file_before, _sysctl.OWNER)
+        file_after = _sysctl.file_after(file_before, file_values, new_values, foreign)
+        _owned.check_directory(path, file_before, file_after)
     shadows = _shadows(module, wanted)
     skipped = list(settings) if readonly else []
     if skipped:
         module.warn("/proc/sys is read-only: %s written to %s only, not applied live" % (", ".join(skipped), path))
-    changed_keys = _sysctl.changed_keys(changes)
+    writes = _sysctl.live_writes(settings, changes)
+    settings_out = _sysctl.settings_result(changes)
+    changed = _module.changed_settings(settings_out)
+    owned = path if uses_file else None
+    if state == "absent":
+        _owned.warn_kept_live(module, [k for k, c in changes.items() if c["file"][0] is not None], path)
     result = {
-        "changed": bool(changed_keys) or file_after != file_before,
-        "changed_keys": changed_keys,
-        "keys": {
-            key: {
-                "live": {"before": c["live"][0], "after": c["live"][1]},
-                "file": {"before": c["file"][0], "after": c["file"][1]},
-            }
-            for key, c in changes.items()
-        },
+        "changed": bool(changed) or file_after != file_before,
+        "changed_settings": changed,
+        "settings": settings_out,
+        "actions": _livewrite.actions(writes, owned, file_before, file_after, params["backup"]),
         "shadowed": shadows,
         "skipped_readonly": skipped,
-        "path": path,
-        "file_text": file_after,
+        "path": owned,
+        "file_text": file_after if uses_file else None,
+        "backup_file": None,
     }
     if module._diff:
-        moved = [(k, c["live"][0], c["live"][1]) for k, c in changes.items() if c["live"][0] != c["live"][1]]
-        result["diff"] = _livewrite.diff("live /proc/sys", moved, path, file_before, file_after)
+        result["diff"] = _module.diff(
+            "live /proc/sys",
+            [(k, c["live"][0], c["live"][1]) for k, c in changes.items()],
+            [(path, file_before, file_after)] if uses_file else [],
+        )
     if module.check_mode or not result["changed"]:
         return result
-    _livewrite.commit(live_writes(settings, changes), path, file_before, file_after)
+    result["backup_file"] = _livewrite.commit(writes, path, file_before, file_after, backup=params["backup"])
     return result
 
 
@@ -391,20 +332,18 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             settings=dict(type="raw", required=True),
-            path=dict(type="path", default="/etc/sysctl.d/90-memwise.conf"),
+            path=dict(type="path", default=_sysctl.DEFAULT_PATH),
             live=dict(type="bool", default=True),
             persist=dict(type="bool", default=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            force=dict(type="bool", default=False),
+            backup=dict(type="bool", default=False),
             on_shadowed=dict(type="str", choices=["warn", "fail", "ignore"], default="warn"),
             on_readonly=dict(type="str", choices=["fail", "skip"], default="fail"),
         ),
         supports_check_mode=True,
     )
-    try:
-        result = run(module)
-    except MemwiseError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    _module.run_module(module, run)
 
 
 if __name__ == "__main__":

@@ -192,3 +192,44 @@ def test_every_table_path_is_under_its_group():
         assert path.startswith(_mm.GROUPS[name.split(".", maxsplit=1)[0]][0] + "/")
         assert os.path.isabs(path)
     assert os.path.isdir(FIXTURES)
+
+
+def test_plan_writes_only_what_moves_and_restores_the_old_text():
+    checked = {"ksm.run": ("stop", "run", "1"), "mglru.enabled": ("0x0007", "enabled", "y")}
+    settings, writes, new = _mm.plan(checked, {"ksm.run": "0"}, live=True, persist=True)
+    assert settings == {
+        "ksm.run": {"live": {"before": "stop", "after": "run"}, "file": {"before": "0", "after": "1"}},
+        "mglru.enabled": {"live": {"before": "0x0007", "after": "0x0007"}, "file": {"before": None, "after": "y"}},
+    }
+    assert [w[:4] for w in writes] == [("ksm.run", _mm.TABLE["ksm.run"][0], "1", "0")]
+    assert writes[0][4]("1") and not writes[0][4]("0")
+    assert new == {"ksm.run": "1", "mglru.enabled": "y"}
+    _settings, writes, new = _mm.plan(checked, {}, live=False, persist=False)
+    assert writes == [] and new == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "canonical", "text"),
+    [("ksm.run", "unmerge", "2"), ("mglru.enabled", "0x0007", "7"), ("thp.enabled", "madvise", "madvise")],
+)
+def test_restore_text(name, canonical, text):
+    assert _mm.restore_text(name, canonical) == text
+
+
+def test_plan_absent_keeps_live_values_and_drops_file_lines():
+    persisted = {"thp.enabled": "madvise", "ksm.run": "1"}
+    settings, new = _mm.plan_absent(["ksm.run", "zswap.enabled"], {"ksm.run": "run", "zswap.enabled": None}, persisted)
+    assert settings == {
+        "ksm.run": {"live": {"before": "run", "after": "run"}, "file": {"before": "1", "after": None}},
+        "zswap.enabled": {"live": {"before": None, "after": None}, "file": {"before": None, "after": None}},
+    }
+    assert new == {"thp.enabled": "madvise"}
+
+
+def test_file_after():
+    own = _mm.render_tmpfiles({"ksm.run": "1"})
+    assert _mm.file_after(own, {"ksm.run": "1"}, {"ksm.run": "1"}, rewrite=False) == own
+    assert _mm.file_after(own, {"ksm.run": "1"}, {}, rewrite=False) is None
+    assert (
+        _mm.file_after("w /sys/kernel/mm/ksm/run - - - - 1\n", {"ksm.run": "1"}, {"ksm.run": "1"}, rewrite=True) == own
+    )

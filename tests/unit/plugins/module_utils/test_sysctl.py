@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.memwise.linux.plugins.module_utils import _sysctl
+from ansible_collections.memwise.linux.plugins.module_utils import _module, _sysctl
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 from ...conftest import read_fixture
@@ -392,7 +392,7 @@ def test_plan(settings, file_values, kwargs, changes, new_file, changed):  # noq
     got_changes, got_file = _sysctl.plan(settings, live, file_values, **options)
     assert got_changes == changes
     assert got_file == new_file
-    assert _sysctl.changed_keys(got_changes) == changed
+    assert _module.changed_settings(_sysctl.settings_result(got_changes)) == changed
 
 
 @pytest.mark.parametrize(
@@ -413,3 +413,12 @@ def test_check_min_free():
     assert _sysctl.check_min_free("100001", 1000000) == (
         "100001 kB is more than 10% of RAM (100000 kB); the kernel would reclaim constantly and can deadlock"
     )
+
+
+def test_file_after_keeps_unchanged_text_unless_taken_over():
+    own = _sysctl.HEADER + "# a comment the module keeps\nvm.swappiness = 10\n"
+    values = {"vm.swappiness": "10"}
+    assert _sysctl.file_after(own, values, values, rewrite=False) == own
+    assert _sysctl.file_after(own, values, {}, rewrite=False) is None
+    assert _sysctl.file_after("vm.swappiness = 10\n", values, values, rewrite=True) == _sysctl.render_conf(values)
+    assert _sysctl.file_after(None, {}, values, rewrite=False) == _sysctl.render_conf(values)

@@ -236,6 +236,28 @@ def render_dropin(values):
     return "".join(lines)
 
 
+def parse_dropin(text):
+    """The sandboxing settings a drop-in's ``[Service]`` section assigns: ``{name: text}`` (the last one wins)."""
+    values, section = {}, None
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        key, sep, value = line.partition("=")
+        if sep and section == "Service" and key.strip() in SETTINGS:
+            values[key.strip()] = value.strip()
+    return values
+
+
+def largest_exposures(checks, count=5):
+    """The checks that still add the most exposure: ``["PrivateNetwork= 0.5", ...]``, largest first."""
+    open_checks = [(c["exposure"], name) for name, c in checks.items() if c.get("exposure")]
+    return ["%s %.1f" % (name, exposure) for exposure, name in sorted(open_checks, key=lambda e: (-e[0], e[1]))][:count]
+
+
 def offline_overrides(values, version):
     """Extra lines for the --offline copy so it scores as the running unit will (see OFFLINE_PRIVATE_MOUNTS_FIXED)."""
     if version >= OFFLINE_PRIVATE_MOUNTS_FIXED or "PrivateMounts" in values:

@@ -472,12 +472,6 @@ def configured_value(name, sources, manager, host):
     return value
 
 
-def dropin_order(paths, ours):
-    """``paths`` (DropInPaths) without ``ours``, plus the name order systemd applies them in."""
-    others = [p for p in paths if p != ours]
-    return sorted(others, key=posixpath.basename)
-
-
 def shadows(paths_texts, ours, wanted, section, host):
     """Drop-ins that systemd reads after ``ours`` and that set a managed property to another value."""
     found = []

@@ -13,8 +13,11 @@ report (and tests can assert) that it reloaded only when a file changed.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import tempfile
 
-from ansible_collections.memwise.linux.plugins.module_utils import _procfs, _systemd
+from ansible_collections.memwise.linux.plugins.module_utils import _command, _hardening, _procfs, _systemd
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 CGROUP_ROOT = "/sys/fs/cgroup"
@@ -52,6 +55,13 @@ class Systemctl:
         if "CPUQuota" in names:
             wanted.append("CPUQuotaPeriodUSec")
         for name in wanted:
+            argv += ["-p", name]
+        return _systemd.parse_show(self.run(argv)[1])
+
+    def facts(self, unit, names=("ActiveState", "SubState", "MainPID", "NRestarts")):
+        """Only ``names`` of the unit (the settle check reads MainPID and NRestarts this way)."""
+        argv = ["systemctl", "show", unit]
+        for name in names:
             argv += ["-p", name]
         return _systemd.parse_show(self.run(argv)[1])
 
@@ -127,6 +137,86 @@ def control_files(unit, names):
 
 def restart(run, unit):
     run(["systemctl", "restart", unit])
+
+
+def measure(run, unit, root=None):
+    """(overall exposure, checks) from systemd-analyze security, online or --offline under ``root``."""
+    argv = ["systemd-analyze", "security"]
+    if root:
+        argv += ["--offline=yes", "--root=" + root]
+    overall = _hardening.parse_overall(run(argv + [unit])[1])
+    return overall, _hardening.parse_checks(run(argv + ["--json=short", unit])[1])
+
+
+def predict(run, unit, show, ours, text):
+    """Offline assessment of the unit with its drop-ins and ``text`` as our drop-in (None: without it).
+
+    The unit file and the other drop-ins are copied into a private directory
+    (``systemd-analyze security --offline=yes --root=DIR``); the host is not touched.
+    """
+    root = tempfile.mkdtemp(prefix="memwise-hardening.")
+    try:
+        base = os.path.join(root, "etc/systemd/system")
+        dropins = os.path.join(base, unit + ".d")
+        os.makedirs(dropins)
+        fragment = show.get("FragmentPath")
+        if fragment:
+            shutil.copyfile(fragment, os.path.join(base, os.path.basename(fragment)))
+        for path in (show.get("DropInPaths") or "").split():
+            if path != ours and os.path.exists(path):
+                shutil.copyfile(path, os.path.join(dropins, os.path.basename(path)))
+        if text is not None:
+            with open(os.path.join(dropins, os.path.basename(ours)), "w", encoding="utf-8") as handle:
+                handle.write(text)
+        return measure(run, unit, root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def health_check(health, run, deadline, clock, sleep):
+    """None when the service answers, else why not; retried until ``deadline`` (on ``clock``)."""
+    while True:
+        problem = probe(health, run)
+        if problem is None or clock() >= deadline:
+            return problem
+        sleep(0.25)
+
+
+def probe(health, run):
+    """One try of the health check: the TCP port accepts, the command exits 0; None when both pass."""
+    if health.get("port"):
+        address = (health.get("host") or "127.0.0.1", health["port"])
+        try:
+            with socket.create_connection(address, timeout=1):
+                pass
+        except OSError as exc:
+            return "nothing answers on %s:%d (%s)" % (address[0], address[1], exc.strerror or exc)
+    if health.get("command"):
+        rc, out, err = run(health["command"], check=False)
+        if rc != 0:
+            return _command.failure(health["command"], rc, out, err)
+    return None
+
+
+def survived(first, now, settle):
+    """None when the service is still the process that became active ``settle`` seconds ago, else why not.
+
+    ``first`` and ``now`` are :meth:`Systemctl.facts` readings: still active, the same MainPID and no
+    automatic restart (NRestarts) in between.
+    """
+    moved = []
+    if now.get("ActiveState") != "active":
+        moved.append("it is %s (%s)" % (now.get("ActiveState") or "unknown", now.get("SubState") or "?"))
+    if now.get("MainPID") != first.get("MainPID"):
+        moved.append("MainPID %s became %s" % (first.get("MainPID"), now.get("MainPID")))
+    if now.get("NRestarts") != first.get("NRestarts"):
+        moved.append("systemd restarted it (NRestarts %s -> %s)" % (first.get("NRestarts"), now.get("NRestarts")))
+    if not moved:
+        return None
+    return "the service did not stay up for the %gs settle time after it became active: %s" % (
+        settle,
+        ", ".join(moved),
+    )
 
 
 def wait_active(run, unit, timeout, clock, sleep):

@@ -18,7 +18,9 @@ description:
     atomically; runs C(systemctl daemon-reload) only when a file changed.
   - Applies the values live with C(systemctl set-property --runtime), which changes the cgroup without restarting
     the unit, and reads them back with C(systemctl show) and the unit's cgroup v2 files. If systemd did not apply
-    what was asked, the previous drop-in and live values are restored and the task fails.
+    what was asked (or any step fails), every change is undone, newest first (the files, a daemon-reload, the
+    previous live values), and the task fails saying what failed, what was undone and what could not be.
+  - A file at the drop-in's path that the module did not write is refused unless O(force).
   - The unit's main process is never restarted; the result reports C(main_pid) before and after.
   - A percentage of RAM stays a percentage in the drop-in (the unit follows the host's RAM); live, the module sends
     the absolute value systemd computes from it (whole pages of C(MemTotal)), so both agree to the byte.
@@ -34,7 +36,7 @@ attributes:
     details: Check mode validates, reads the live values, predicts exactly what a real run changes, writes nothing.
   diff_mode:
     support: full
-    details: Shows each live property before and after, and the text of the drop-in.
+    details: A list, as every memwise.linux module's - each live property that moves, then the drop-in's text.
   idempotent:
     support: full
     details: Values already in place (drop-in, C(systemctl show) and cgroup) are not written again.
@@ -62,11 +64,13 @@ options:
       - With O(state=absent), the properties to remove (a list of names, or a dict whose values are ignored);
         omitted, every property in the drop-in.
     type: raw
-  runtime:
+  live:
     description:
-      - Apply the values to the running unit with C(systemctl set-property --runtime) (no restart).
+      - Apply the values to the running unit with C(systemctl set-property --runtime) (no restart), for every
+        property whose C(systemctl show) or cgroup value is not the asked one yet.
       - With V(false) the drop-in is written and systemd reloaded; C(systemctl show) then reports the new values, but
         whether systemd re-applies them to the cgroup on reload depends on its version (252 does, 257 does not).
+      - Renamed from C(runtime) in 0.2.0.
     type: bool
     default: true
   persist:
@@ -79,6 +83,12 @@ options:
         which file wins when two set the same property.
     type: str
     default: 50-memwise-resources
+  force:
+    description:
+      - Take over a file at the drop-in's path that this module did not write (it lacks the
+        C(# Managed by memwise.linux.unit_resources) header). Without it such a file is refused and nothing changes.
+    type: bool
+    default: false
   create_slice:
     description:
       - When O(unit) is a slice with no unit file and no running members, create
@@ -103,7 +113,14 @@ seealso:
   - name: systemd.resource-control
     description: The resource-control settings of systemd units.
     link: https://www.freedesktop.org/software/systemd/man/latest/systemd.resource-control.html
+  - module: memwise.linux.unit_hardening
+    description: Sandboxing drop-ins for services, measured and rolled back when they break the service.
   - module: memwise.linux.memory_facts
+    description: Reads the memory state the limits act on (pressure, cgroups, swap).
+  - ref: ansible_collections.memwise.linux.hardened_units_role
+    description: Harden many services with one limit, continuing past the ones that break.
+  - ref: ansible_collections.memwise.linux.docsite.unit_resources
+    description: The guide to live resource control.
 """
 
 EXAMPLES = r"""
@@ -141,6 +158,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+---
 unit:
   description: The unit as systemd names it.
   returned: always
@@ -151,12 +169,13 @@ systemd_version:
   returned: always
   type: int
   sample: 252
-properties:
+settings:
   description:
     - Per property, C(live) (as C(systemctl show) reports it - bytes or V(infinity) for sizes, microseconds for
       durations and CPUQuota per second, permyriad for ManagedOOMMemoryPressureLimit, null when not set), C(file)
       (the drop-in text, null when absent) and C(cgroup) (the value in the cgroup file, null when the unit has no
       cgroup or the property no file), each with C(before) and C(after).
+    - Renamed from C(properties) in 0.2.0.
   returned: always
   type: dict
   sample:
@@ -164,12 +183,36 @@ properties:
       live: {before: infinity, after: 536870912}
       file: {before: null, after: 512M}
       cgroup: {before: infinity, after: 536870912}
-changed_properties:
-  description: Properties whose live, file or cgroup value changed (or would, in check mode).
+changed_settings:
+  description:
+    - Properties whose live, file or cgroup value changed (or would, in check mode), in RV(settings) order.
+    - Renamed from C(changed_properties) in 0.2.0.
   returned: always
   type: list
   elements: str
   sample: [MemoryHigh]
+actions:
+  description:
+    - What the call did (or would do, in check mode), in order. After a failure, the undo steps that ran follow
+      the steps that were undone.
+    - Replaces the undocumented C(commands) of 0.1.0.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - write /etc/systemd/system/ssh.service.d/50-memwise-resources.conf
+    - systemctl daemon-reload
+    - systemctl set-property --runtime ssh.service MemoryHigh=536870912
+path:
+  description: The path of the drop-in this call owns. Renamed from C(dropin) in 0.2.0.
+  returned: always
+  type: str
+  sample: /etc/systemd/system/ssh.service.d/50-memwise-resources.conf
+file_text:
+  description: The drop-in's text after the call; null when it does not exist. Renamed from C(dropin_text) in 0.2.0.
+  returned: always
+  type: str
+  sample: "# Managed by memwise.linux.unit_resources ...\n[Service]\nMemoryHigh=512M\n"
 main_pid:
   description: The unit's MainPID before and after; equal, since the module never restarts the unit.
   returned: always
@@ -185,16 +228,6 @@ daemon_reload:
   returned: always
   type: bool
   sample: true
-dropin:
-  description: The path of the drop-in this call owns.
-  returned: always
-  type: str
-  sample: /etc/systemd/system/ssh.service.d/50-memwise-resources.conf
-dropin_text:
-  description: The drop-in's text after the call; null when it does not exist.
-  returned: always
-  type: str
-  sample: "# Managed by memwise.linux.unit_resources ...\n[Service]\nMemoryHigh=512M\n"
 slice_created:
   description: Whether a slice unit file was created (or would be, in check mode).
   returned: always
@@ -223,23 +256,27 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.memwise.linux.plugins.module_utils import (
     _command,
+    _dropin,
     _files,
-    _livewrite,
+    _module,
     _procfs,
     _systemd,
+    _transaction,
     _unitctl,
 )
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
-UNIT_DIR = "/etc/systemd/system"
+MODULE = "unit_resources"
+# Where /proc is read for MemTotal and the task limits (the unit tests point it at a capture).
+HOST_ROOT = "/"
 
 
 def host_bases():
     """MemTotal, the page size and systemd's system_tasks_max(): what percentages are taken of."""
-    meminfo = _procfs.parse_meminfo(_procfs.read_text("/proc/meminfo")[0] or "")
+    meminfo = _procfs.parse_meminfo(_procfs.read_text("/proc/meminfo", HOST_ROOT)[0] or "")
     limits = []
     for path, less in (("/proc/sys/kernel/threads-max", 0), ("/proc/sys/kernel/pid_max", 1)):
-        text = _procfs.read_text(path)[0]
+        text = _procfs.read_text(path, HOST_ROOT)[0]
         if text and text.strip().isdigit():
             limits.append(int(text) - less)
     return {
@@ -275,24 +312,25 @@ def live_text(name, canonical):
     return str(canonical)
 
 
-def other_sources(unit, show, section, ours, dropped):
+def other_sources(show, section, ours, dropped):
     """``[(section, text)]`` of the unit file and every drop-in except ``ours`` and ``dropped``, in order."""
     sources = []
     if show.get("FragmentPath"):
         sources.append((section, _files.read_optional(show["FragmentPath"]) or ""))
-    paths = [p for p in (show.get("DropInPaths") or "").split() if p not in dropped]
-    for path in _systemd.dropin_order(paths, ours):
-        sources.append((section, _files.read_optional(path) or ""))
+    for path in _dropin.others(show, ours):
+        if path not in dropped:
+            sources.append((section, _files.read_optional(path) or ""))
     return sources
 
 
 class Plan:
-    """What one call changes: per-property values, the drop-in text, the runtime assignments."""
+    """What one call changes: per-property values, the drop-in text, the live assignments."""
 
-    def __init__(self, params, section, show, file_before):
+    def __init__(self, params, section, show, file_before, ours):
         self.params = params
         self.section = section
         self.show = show
+        self.ours = ours
         self.file_before = file_before
         self.file_after = file_before
         self.expected = {}  # name -> canonical value systemd must report afterwards
@@ -300,16 +338,16 @@ class Plan:
         self.dropped = []  # runtime control files this call removes (state=absent)
         self.cgroup = None  # the unit's cgroup directory, when it has one
 
-    def present(self, wanted, host, ours):
+    def present(self, wanted, host):
         params, current = self.params, _systemd.parse_dropin(self.file_before, self.section)
         if params["persist"]:
-            texts = [(p, _files.read_optional(p) or "") for p in (self.show.get("DropInPaths") or "").split()]
-            found = _systemd.shadows([t for t in texts if t[0] != ours], ours, wanted, self.section, host)
+            texts = [(p, _files.read_optional(p) or "") for p in _dropin.later(self.show, self.ours)]
+            found = _systemd.shadows(texts, self.ours, wanted, self.section, host)
             if found:
                 raise MemwiseError(
                     "a drop-in read after %s sets the same properties, so this value would not hold after a "
                     "daemon-reload; nothing changed: %s. Remove the setting there or pick a dropin_name that sorts "
-                    "later" % (ours, "; ".join("%(property)s=%(value)s in %(file)s" % f for f in found))
+                    "later" % (self.ours, "; ".join("%(property)s=%(value)s in %(file)s" % f for f in found))
                 )
             merged = dict(current)
             merged.update({name: value[1] for name, value in wanted.items()})
@@ -327,15 +365,13 @@ class Plan:
             if current.get(name) is not None and current[name] != wanted[name][1]
         ]
 
-    def absent(self, names, manager, host, ours):
+    def absent(self, names, manager, host):
         current = _systemd.parse_dropin(self.file_before, self.section)
         remaining = {k: v for k, v in current.items() if k not in names}
         self.file_after = _systemd.render_dropin(self.section, remaining) if remaining else None
-        if self.file_before is not None and not current and not names:
-            self.file_after = None
-        if self.params["runtime"]:
+        if self.params["live"]:
             self.dropped = _unitctl.control_files(self.params["unit"], names)
-        sources = other_sources(self.params["unit"], self.show, self.section, ours, self.dropped)
+        sources = other_sources(self.show, self.section, self.ours, self.dropped)
         if remaining:
             sources.append((self.section, self.file_after))
         for name in names:
@@ -362,68 +398,80 @@ def compare(names, plan, show, cgroup, page):
     return wrong
 
 
-def run(module, ctl):
+def wanted_names(module, file_before, section, version, host):
+    """``(names, wanted)``: the properties this call manages and, for state=present, their validated values."""
     params = module.params
-    unit, state = params["unit"], params["state"]
-    section = _systemd.unit_section(unit)
-    if not params["runtime"] and not params["persist"]:
-        raise MemwiseError("runtime and persist are both false: there is nothing to do")
-    manager = ctl.manager()
-    version = _systemd.parse_version(manager.get("Version"))
-    host = host_bases()
-    ours = "%s/%s.d/%s.conf" % (UNIT_DIR, unit, params["dropin_name"])
-    file_before = _files.read_optional(ours)
     props = params["properties"]
-    if state == "present":
-        if not isinstance(props, dict) or not props:
-            raise MemwiseError("properties: give a dict of property names and values, e.g. {MemoryHigh: 1G}")
-        wanted = _systemd.validate(props, version, host)
-        names = list(wanted)
-        fixed = [n for n in names if not _systemd.PROPERTIES[n].live]
-        if fixed and not params["persist"]:
-            raise MemwiseError(
-                "%s: systemd does not change %s on a running unit (set-property --runtime refuses it); it applies "
-                "from unit files when the unit starts. Set persist: true; nothing changed"
-                % (", ".join(fixed), "these" if len(fixed) > 1 else "it")
-            )
-    else:
+    if params["state"] == "absent":
         names = list(props) if props else list(_systemd.parse_dropin(file_before, section))
         errors = _systemd.check_names(names, version)
         if errors:
             raise MemwiseError("invalid properties, nothing changed: " + "; ".join(errors))
+        return names, None
+    if not isinstance(props, dict) or not props:
+        raise MemwiseError("properties: give a dict of property names and values, e.g. {MemoryHigh: 1G}")
+    wanted = _systemd.validate(props, version, host)
+    fixed = [n for n in wanted if not _systemd.PROPERTIES[n].live]
+    if fixed and not params["persist"]:
+        raise MemwiseError(
+            "%s: systemd does not change %s on a running unit (set-property --runtime refuses it); it applies "
+            "from unit files when the unit starts. Set persist: true; nothing changed"
+            % (", ".join(fixed), "these" if len(fixed) > 1 else "it")
+        )
+    return list(wanted), wanted
+
+
+def run(module, ctl):
+    params = module.params
+    unit = params["unit"]
+    section = _systemd.unit_section(unit)
+    _dropin.check_name(params["dropin_name"])
+    if not params["live"] and not params["persist"]:
+        raise MemwiseError("live and persist are both false: there is nothing to do")
+    manager = ctl.manager()
+    version = _systemd.parse_version(manager.get("Version"))
+    host = host_bases()
+    ours = _dropin.path(unit, params["dropin_name"])
+    file_before = _dropin.read(ours, MODULE, params["force"])
+    names, wanted = wanted_names(module, file_before, section, version, host)
     show, cg_path, cg_reason, cg_before = read_state(ctl, unit, names)
-    create = check_unit(unit, show, params["create_slice"] and state == "present")
-    plan = Plan(params, section, show, file_before)
+    create = check_unit(unit, show, params["create_slice"] and params["state"] == "present")
+    plan = Plan(params, section, show, file_before, ours)
     plan.cgroup = cg_path
-    if state == "present":
-        for warning in plan.present(wanted, host, ours) + _systemd.contradictions(_effective(wanted, show)):
+    if wanted is not None:
+        for warning in plan.present(wanted, host) + _systemd.contradictions(_effective(wanted, show)):
             module.warn(warning)
     else:
-        plan.absent(names, manager, host, ours)
+        plan.absent(names, manager, host)
     result = report(plan, names, show, cg_before, host["page"])
     result.update(
         unit=show.get("Id") or unit,
         systemd_version=version,
-        dropin=ours,
-        dropin_text=plan.file_after,
+        path=ours,
+        file_text=plan.file_after,
         slice_created=bool(create),
         cgroup=cg_path,
         cgroup_unavailable=cg_reason,
         daemon_reload=plan.file_after != file_before or bool(create) or bool(plan.dropped),
         usage={k: _systemd.from_show_readout(show.get(k)) for k in _systemd.READOUTS if k in show},
     )
-    result["changed"] = bool(result["changed_properties"]) or result["daemon_reload"]
-    if module._diff:
-        moved = [(n, c["live"]["before"], c["live"]["after"]) for n, c in result["properties"].items()]
-        where = "systemctl show %s" % unit
-        result["diff"] = _livewrite.diff(where, [m for m in moved if m[1] != m[2]], ours, file_before, plan.file_after)
+    result["changed"] = bool(result["changed_settings"]) or result["daemon_reload"]
     pid = show.get("MainPID")
     result["main_pid"] = {"before": int(pid) if pid else None, "after": int(pid) if pid else None}
     result["restarted"] = False
+    moved = moving(plan, names, show, cg_before, host["page"]) if params["live"] else []
+    result["actions"] = planned_actions(plan, create, moved, result) if result["changed"] else []
+    if module._diff:
+        files = [(ours, file_before, plan.file_after)] if plan.file_after != file_before else []
+        result["diff"] = _module.diff("live systemctl show %s" % unit, _live_moves(result["settings"]), files)
     if module.check_mode or not result["changed"]:
         return result
-    apply(ctl, plan, names=names, create=create, page=host["page"], result=result)
+    apply(ctl, plan, names=names, create=create, moved=moved, page=host["page"], result=result)
     return result
+
+
+def _live_moves(settings):
+    return [(n, s["live"]["before"], s["live"]["after"]) for n, s in settings.items()]
 
 
 def _effective(wanted, show):
@@ -432,117 +480,155 @@ def _effective(wanted, show):
     return values
 
 
+def moving(plan, names, show, cg_before, page):
+    """The live-settable properties whose ``systemctl show`` or cgroup value is not yet the planned one."""
+    return [
+        n
+        for n in compare(names, plan, show, cg_before, page)
+        if _systemd.PROPERTIES[n].live and plan.assign.get(n) is not None
+    ]
+
+
+def planned_actions(plan, create, moved, result):
+    """The actions a real run takes, in order (what check mode reports)."""
+    unit, actions = plan.params["unit"], []
+    if create:
+        actions.append("write %s/%s" % (_dropin.UNIT_DIR, unit))
+    if plan.file_after != plan.file_before:
+        actions.append(("remove %s" if plan.file_after is None else "write %s") % plan.ours)
+    actions += ["remove %s" % path for path in plan.dropped]
+    if result["daemon_reload"]:
+        actions.append("systemctl daemon-reload")
+    if create:
+        actions.append("systemctl start %s" % unit)
+    if moved:
+        actions.append(_set_property_text(unit, [(n, plan.assign[n]) for n in moved]))
+    return actions
+
+
+def _set_property_text(unit, assignments):
+    return " ".join(["systemctl", "set-property", "--runtime", unit] + ["%s=%s" % a for a in assignments])
+
+
 def report(plan, names, show, cg_before, page):
     """Per-property before/after (live, file, cgroup) and the properties that change."""
     file_before = _systemd.parse_dropin(plan.file_before, plan.section)
     file_after = _systemd.parse_dropin(plan.file_after, plan.section)
-    props, changed = {}, []
-    runtime = plan.params["runtime"]
+    settings = {}
+    live = plan.params["live"]
     for name in names:
         live_before = _systemd.from_show(name, show.get(_systemd.show_name(name)))
-        reaches = plan.file_after != plan.file_before or (runtime and _systemd.PROPERTIES[name].live)
+        reaches = plan.file_after != plan.file_before or (live and _systemd.PROPERTIES[name].live)
         live_after = plan.expected[name] if reaches else live_before
         cg_after = cg_before.get(name)
-        if runtime and plan.cgroup and _systemd.PROPERTIES[name].cgroup:
+        if live and plan.cgroup and _systemd.PROPERTIES[name].cgroup:
             cg_after = _systemd.cgroup_expected(name, plan.expected[name], page)
-        props[name] = {
-            "live": {"before": live_before, "after": live_after},
-            "file": {"before": file_before.get(name), "after": file_after.get(name)},
-            "cgroup": {"before": cg_before.get(name), "after": cg_after},
+        settings[name] = {
+            "live": _module.layer(live_before, live_after),
+            "file": _module.layer(file_before.get(name), file_after.get(name)),
+            "cgroup": _module.layer(cg_before.get(name), cg_after),
         }
-        if any(v["before"] != v["after"] for v in props[name].values()):
-            changed.append(name)
-    return {"properties": props, "changed_properties": changed}
+    return {"settings": settings, "changed_settings": _module.changed_settings(settings)}
 
 
-def apply(ctl, plan, *, names, create, page, result):
-    """Write files, reload, set live values, read back; on any failure restore and fail."""
-    unit = plan.params["unit"]
-    slice_file = "%s/%s" % (UNIT_DIR, unit)
-    saved = {path: _files.read_optional(path) for path in plan.dropped}
-    before = {n: result["properties"][n]["live"]["before"] for n in names}
+class Apply:
+    """The real run: files, reload, live values, read-back; every change journaled and undone on failure."""
+
+    def __init__(self, ctl, plan, result):
+        self.ctl, self.plan, self.result = ctl, plan, result
+        self.unit = plan.params["unit"]
+        self.journal = _transaction.Journal()
+        self.armed = False
+        self.actions = result["actions"] = []
+
+    def arm(self):
+        """Before the first change: record what brings systemd back once the files are restored.
+
+        The journal undoes newest first, so these steps, recorded first, run last: the files are
+        restored, then systemd reloads them, then each live value is set back (one property at a time,
+        so one refusal does not keep the others from returning).
+        """
+        if self.armed:
+            return
+        self.armed = True
+        if self.plan.params["live"]:
+            for name, values in self.result["settings"].items():
+                if _systemd.PROPERTIES[name].live:
+                    text = live_text(name, values["live"]["before"])
+                    self.journal.did("%s = %s" % (name, text or "(unset)"), lambda n=name, t=text: self.set([(n, t)]))
+        if self.result["daemon_reload"]:
+            self.journal.did("systemd reloaded", self.reload)
+
+    def reload(self):
+        self.ctl.daemon_reload()
+        self.actions.append("systemctl daemon-reload")
+
+    def set(self, assignments):
+        self.actions.append(_set_property_text(self.unit, assignments))  # tried is done: it may apply in part
+        self.ctl.set_property(self.unit, assignments)
+
+    def file(self, path, before, after):
+        """Write (or remove) one file and journal its undo; the first change arms the journal."""
+        _dropin.write_step(self.journal, path, before, after, actions=self.actions, done=self.arm)
+
+
+def apply(ctl, plan, *, names, create, moved, page, result):
+    """Write files, reload, set live values, read back; on any failure undo every change and fail."""
+    unit, params = plan.params["unit"], plan.params
+    job = Apply(ctl, plan, result)
     try:
-        if create:
-            _files.atomic_write(slice_file, "%s[Unit]\nDescription=%s (memwise.linux)\n" % (_SLICE_HEADER, unit))
-        _write_dropin(result["dropin"], plan.file_after, plan.file_before)
-        for control in plan.dropped:
-            _files.remove(control)
-        if result["daemon_reload"]:
-            ctl.daemon_reload()
-        if create:
-            ctl.start(unit)
-        show, path, reason, cgroup = read_state(ctl, unit, names)
-        if plan.params["runtime"]:
-            wrong = compare(names, plan, show, cgroup, page)
-            ctl.set_property(unit, [(n, plan.assign[n]) for n in wrong if _systemd.PROPERTIES[n].live])
-            leftovers = _unitctl.control_files(unit, names) if plan.params["state"] == "absent" else []
-            for control in leftovers:  # absent: the values are live again; runtime copies must not outlive them
-                _files.remove(control)
-            if leftovers:
-                ctl.daemon_reload()
+        with job.journal:
+            if create:
+                job.file("%s/%s" % (_dropin.UNIT_DIR, unit), None, _SLICE_TEXT % unit)
+            job.file(plan.ours, plan.file_before, plan.file_after)
+            for control in plan.dropped:
+                job.file(control, _files.read_optional(control), None)
+            if result["daemon_reload"]:
+                job.reload()
+            if create:
+                ctl.start(unit)
+                job.actions.append("systemctl start %s" % unit)
+            if moved:
+                job.arm()
+                job.set([(n, plan.assign[n]) for n in moved])
+            if params["live"] and params["state"] == "absent":
+                # the values are live again; runtime copies set-property left must not outlive them
+                leftovers = _unitctl.control_files(unit, names)
+                for control in leftovers:
+                    _files.remove(control)
+                    job.actions.append("remove %s" % control)
+                if leftovers:
+                    job.reload()
             show, path, reason, cgroup = read_state(ctl, unit, names)
-        # Without runtime, systemd's view must match; whether it re-applied the cgroup depends on its version.
-        wrong = compare(names, plan, show, cgroup if plan.params["runtime"] else {}, page)
-        if wrong:
-            raise MemwiseError(
-                "systemd did not apply %s"
-                % "; ".join(
-                    "%s: asked %s, systemctl show reports %s, cgroup holds %s"
-                    % (n, plan.expected[n], show.get(_systemd.show_name(n)), cgroup.get(n, "n/a"))
-                    for n in wrong
+            # Without live, systemd's view must match; whether it re-applied the cgroup depends on its version.
+            wrong = compare(names, plan, show, cgroup if params["live"] else {}, page)
+            if wrong:
+                raise MemwiseError(
+                    "%s: systemd did not apply %s"
+                    % (
+                        unit,
+                        "; ".join(
+                            "%s: asked %s, systemctl show reports %s, cgroup holds %s"
+                            % (n, plan.expected[n], show.get(_systemd.show_name(n)), cgroup.get(n, "n/a"))
+                            for n in wrong
+                        ),
+                    )
                 )
-            )
     except MemwiseError as exc:
-        problems = _restore(
-            ctl, plan, dropin=result["dropin"], slice_file=create and slice_file, saved=saved, before=before
+        exc.details.update(
+            changed=False, actions=job.actions, path=plan.ours, file_text=_files.read_optional(plan.ours)
         )
-        raise MemwiseError(
-            "%s; restored the previous drop-in and live values of %s%s"
-            % (exc, unit, ("; could not restore: " + "; ".join(problems)) if problems else "")
-        ) from None
+        raise
     result["cgroup"], result["cgroup_unavailable"] = path, reason
     pid = show.get("MainPID")
     result["main_pid"]["after"] = int(pid) if pid else None
     result["restarted"] = result["main_pid"]["after"] != result["main_pid"]["before"]
     for name in names:
-        result["properties"][name]["live"]["after"] = _systemd.from_show(name, show.get(_systemd.show_name(name)))
-        result["properties"][name]["cgroup"]["after"] = cgroup.get(name)
-    result["commands"] = ctl.run.calls
+        result["settings"][name]["live"]["after"] = _systemd.from_show(name, show.get(_systemd.show_name(name)))
+        result["settings"][name]["cgroup"]["after"] = cgroup.get(name)
 
 
-_SLICE_HEADER = "# Created by memwise.linux.unit_resources (create_slice).\n"
-
-
-def _write_dropin(path, text, before):
-    if text == before:
-        return
-    if text is None:
-        _files.remove(path)
-        return
-    if not os.path.isdir(os.path.dirname(path)):
-        os.makedirs(os.path.dirname(path), mode=0o755)
-    _files.atomic_write(path, text)
-
-
-def _restore(ctl, plan, *, dropin, slice_file, saved, before):
-    problems = []
-    steps = [lambda: _write_dropin(dropin, plan.file_before, plan.file_after)]
-    steps += [lambda p=p, t=t: _files.atomic_write(p, t) for p, t in saved.items() if t is not None]
-    if slice_file:
-        steps.append(lambda: _files.remove(slice_file))
-    steps.append(ctl.daemon_reload)
-    if plan.params["runtime"]:  # one property at a time, so one refusal does not keep the others from returning
-        steps += [
-            lambda n=n, v=v: ctl.set_property(plan.params["unit"], [(n, live_text(n, v))])
-            for n, v in before.items()
-            if _systemd.PROPERTIES[n].live
-        ]
-    for step in steps:
-        try:
-            step()
-        except (MemwiseError, OSError) as exc:
-            problems.append(str(exc))
-    return problems
+_SLICE_TEXT = "# Created by memwise.linux.unit_resources (create_slice).\n[Unit]\nDescription=%s (memwise.linux)\n"
 
 
 def main():
@@ -550,22 +636,16 @@ def main():
         argument_spec=dict(
             unit=dict(type="str", required=True),
             properties=dict(type="raw"),
-            runtime=dict(type="bool", default=True),
+            live=dict(type="bool", default=True),
             persist=dict(type="bool", default=True),
             dropin_name=dict(type="str", default="50-memwise-resources"),
+            force=dict(type="bool", default=False),
             create_slice=dict(type="bool", default=False),
             state=dict(type="str", default="present", choices=["present", "absent"]),
         ),
         supports_check_mode=True,
     )
-    ctl = _unitctl.Systemctl(_command.Runner(module))
-    try:
-        if "/" in module.params["dropin_name"] or not module.params["dropin_name"]:
-            raise MemwiseError("dropin_name: %r must be a plain file name" % module.params["dropin_name"])
-        result = run(module, ctl)
-    except MemwiseError as exc:
-        module.fail_json(msg=str(exc), commands=ctl.run.calls)
-    module.exit_json(**result)
+    _module.run_module(module, lambda m: run(m, _unitctl.Systemctl(_command.Runner(m))))
 
 
 if __name__ == "__main__":

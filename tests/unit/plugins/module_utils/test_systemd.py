@@ -227,17 +227,6 @@ def test_configured_value_follows_systemd_order(source):
     assert _systemd.configured_value("TasksMax", sources, manager, HOST) == 50  # systemd ignores the bad line
 
 
-def test_dropin_order_is_by_file_name_across_directories():
-    paths = [
-        "/run/systemd/system.control/ssh.service.d/50-MemoryHigh.conf",
-        "/etc/systemd/system/ssh.service.d/50-memwise-resources.conf",
-        "/usr/lib/systemd/system/service.d/10-timeout-abort.conf",
-        "/etc/systemd/system/ssh.service.d/99-local.conf",
-    ]
-    ours = paths[1]
-    assert _systemd.dropin_order(paths, ours) == [paths[2], paths[0], paths[3]]
-
-
 def test_shadows_only_later_files_with_other_values():
     wanted = {"MemoryHigh": (1073741824, "1G", "1073741824"), "TasksMax": (64, "64", "64")}
     ours = "/etc/systemd/system/ssh.service.d/50-memwise-resources.conf"

@@ -1,28 +1,36 @@
 # Copyright: memwise.linux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""unit_resources: the plan over `systemctl show` captured on the Debian 12 and 13 VMs, and its error paths.
+"""unit_resources: the plan over `systemctl show` captured on the Debian 12 and 13 VMs, its error paths,
+and the real run (files, reload, set-property, read-back, rollback) against a fake systemd on a tmp root.
 
-Writes, daemon-reload, set-property, the read-back and rollback run against real systemd in the
-Molecule scenario; here `systemctl show` answers are replayed from the captures and the module runs
-in check mode only, so nothing on this machine is touched.
+The check-mode tests replay `systemctl show` from the captures and refuse any other command. The
+real-run tests point /etc/systemd/system, /run and /sys/fs/cgroup at tmp_path (fake_systemd.point_at)
+and fail a chosen step, asserting the files, the order of the undo calls and the message. Real systemd
+runs them in the Molecule scenario unit_resources.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.memwise.linux.plugins.module_utils import _systemd, _unitctl
+from ansible_collections.memwise.linux.plugins.module_utils import _command, _systemd, _unitctl
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 from ansible_collections.memwise.linux.plugins.modules import unit_resources
 
 from ...conftest import read_fixture
+from .fake_systemd import HOST, FakeSystemd, fixture_root, point_at
 
 SOURCES = ("deb12", "deb13")
-HOST = {"mem_total": 983744 * 1024, "page": 4096, "tasks_max": 7341}
+
+
+@pytest.fixture(autouse=True)
+def own_roots(monkeypatch, tmp_path):
+    """/proc from the deb13 capture; /etc/systemd/system, /run and /sys/fs/cgroup below tmp_path."""
+    monkeypatch.setattr(unit_resources, "HOST_ROOT", fixture_root("deb13"))
+    return point_at(monkeypatch, tmp_path)
 
 
 class Replay:
@@ -41,7 +49,7 @@ class Replay:
 
 class FakeModule:
     def __init__(self, params, check_mode=True):
-        defaults = dict(runtime=True, persist=True, dropin_name="50-memwise-resources", create_slice=False)
+        defaults = dict(live=True, persist=True, dropin_name="50-memwise-resources", create_slice=False, force=False)
         defaults.update(state="present")
         defaults.update(params)
         self.params, self.check_mode, self._diff, self.warnings = defaults, check_mode, True, []
@@ -57,23 +65,33 @@ def plan(source, params, unit="ssh.service"):
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_check_mode_plan_from_captured_show(source):
+def test_check_mode_plan_from_captured_show(source, own_roots):
     module, ctl, result = plan(source, {"properties": {"MemoryHigh": "512M", "MemoryLow": "64M", "CPUWeight": 50}})
     assert result["changed"] is True
     assert result["systemd_version"] == {"deb12": 252, "deb13": 257}[source]
-    assert result["changed_properties"] == ["MemoryHigh", "MemoryLow", "CPUWeight"]
-    high = result["properties"]["MemoryHigh"]
+    assert result["changed_settings"] == ["MemoryHigh", "MemoryLow", "CPUWeight"]
+    high = result["settings"]["MemoryHigh"]
     assert high["live"] == {"before": "infinity", "after": 536870912}
     assert high["file"] == {"before": None, "after": "512M"}
-    assert result["properties"]["CPUWeight"]["live"] == {"before": None, "after": 50}
-    assert result["dropin"] == "/etc/systemd/system/ssh.service.d/50-memwise-resources.conf"
-    assert result["dropin_text"] == _systemd.HEADER + "[Service]\nMemoryLow=64M\nMemoryHigh=512M\nCPUWeight=50\n"
+    assert result["settings"]["CPUWeight"]["live"] == {"before": None, "after": 50}
+    path = str(own_roots / "ssh.service.d" / "50-memwise-resources.conf")
+    assert result["path"] == path
+    assert result["file_text"] == _systemd.HEADER + "[Service]\nMemoryLow=64M\nMemoryHigh=512M\nCPUWeight=50\n"
     assert result["daemon_reload"] is True
+    assert result["actions"] == [
+        "write " + path,
+        "systemctl daemon-reload",
+        "systemctl set-property --runtime ssh.service MemoryHigh=536870912 MemoryLow=67108864 CPUWeight=50",
+    ]
     assert result["main_pid"]["before"] == result["main_pid"]["after"] > 0
     assert result["restarted"] is False
     assert result["usage"]["MemoryCurrent"] > 0
-    assert "diff" in result and "MemoryHigh = 536870912" in result["diff"][0]["after"]
+    live, dropin = result["diff"]
+    assert live["before_header"] == "live systemctl show ssh.service"
+    assert "MemoryHigh = 536870912\n" in live["after"] and "CPUWeight = (unset)\n" in live["before"]
+    assert dropin == {"before_header": path, "after_header": path, "before": "", "after": result["file_text"]}
     assert all(call[:2] == ["systemctl", "show"] for call in ctl.run.calls)
+    assert not (own_roots / "ssh.service.d").exists()
     assert module.warnings == []
 
 
@@ -84,7 +102,8 @@ def test_values_already_live_are_no_change_without_persist(source):
         source, {"persist": False, "properties": {"MemoryHigh": "infinity", "TasksMax": int(shown["TasksMax"])}}
     )
     assert result["changed"] is False
-    assert result["changed_properties"] == []
+    assert result["changed_settings"] == []
+    assert result["actions"] == []
     assert result["daemon_reload"] is False
 
 
@@ -92,7 +111,7 @@ def test_zswap_limit_refused_on_252_named_with_the_version():
     with pytest.raises(MemwiseError, match="MemoryZSwapMax: needs systemd 253 or later; this host runs systemd 252"):
         plan("deb12", {"properties": {"MemoryZSwapMax": "64M"}})
     _module, _ctl, result = plan("deb13", {"properties": {"MemoryZSwapMax": "64M"}})
-    assert result["properties"]["MemoryZSwapMax"]["live"]["after"] == 67108864
+    assert result["settings"]["MemoryZSwapMax"]["live"]["after"] == 67108864
 
 
 def test_contradiction_is_warned():
@@ -105,7 +124,8 @@ def test_contradiction_is_warned():
     [
         ({"properties": {}}, "properties: give a dict of property names and values"),
         ({"properties": ["MemoryHigh"]}, "properties: give a dict"),
-        ({"runtime": False, "persist": False, "properties": {"MemoryHigh": "1G"}}, "runtime and persist are both"),
+        ({"live": False, "persist": False, "properties": {"MemoryHigh": "1G"}}, "live and persist are both"),
+        ({"dropin_name": "../x", "properties": {"MemoryHigh": "1G"}}, "dropin_name: '../x' must be a plain file"),
         ({"properties": {"MemoryHigh": "lots", "IOWeight": 20000}}, "MemoryHigh: 'lots' is not a size"),
         ({"state": "absent", "properties": ["Bogus"]}, "Bogus: not a resource-control property"),
         (
@@ -151,29 +171,146 @@ def test_live_text_brings_a_value_back(name, value):
     assert unit_resources.live_text(name, None) == ""  # an empty assignment resets a property
 
 
-def run_main(capsys, args):
+def run_main(capsys, args, runner=None, monkeypatch=None):
+    if runner is not None:
+        monkeypatch.setattr(_command, "Runner", lambda module: runner)
     with patch_module_args(dict(args, _ansible_check_mode=True)), pytest.raises(SystemExit) as exc:
         unit_resources.main()
     return exc.value.code, json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.skipif(shutil.which("systemctl") is None, reason="needs the systemctl binary (present on Debian)")
-def test_without_systemd_as_pid1_the_module_says_why(capsys):
-    """This development machine has systemctl but not systemd as PID 1: the failure names the command."""
-    code, result = run_main(capsys, {"unit": "ssh.service", "properties": {"MemoryHigh": "1G"}})
+def test_a_failed_command_fails_the_task_naming_it(capsys, monkeypatch, tmp_path):
+    """main() ends through run_module: a command that fails is the task's message, nothing is changed."""
+    fake = FakeSystemd("deb13", tmp_path / "lib" / "ssh.service", fail={"systemctl show -p Version": "no bus"})
+    code, result = run_main(capsys, {"unit": "ssh.service", "properties": {"MemoryHigh": "1G"}}, fake, monkeypatch)
     assert code == 1
-    assert result["msg"].startswith("`systemctl show -p Version")
-    assert "failed (rc=1)" in result["msg"]
-    assert result["commands"][0][:2] == ["systemctl", "show"]
-
-
-def test_dropin_name_must_be_a_file_name(capsys):
-    code, result = run_main(capsys, {"unit": "ssh.service", "dropin_name": "../x", "properties": {"MemoryHigh": 1}})
-    assert code == 1
-    assert result["msg"] == "dropin_name: '../x' must be a plain file name"
+    assert result["msg"] == "`systemctl show -p Version -p DefaultTasksMax %s` failed (rc=1): no bus" % " ".join(
+        "-p " + p for p in _unitctl.MANAGER_PROPERTIES[2:]
+    )
+    assert fake.changes() == []
 
 
 def test_template_unit_refused(capsys):
     code, result = run_main(capsys, {"unit": "getty@.service", "properties": {"MemoryHigh": "1G"}})
     assert code == 1
     assert "getty@.service is a template" in result["msg"]
+
+
+# -- the real run, against FakeSystemd on tmp_path
+
+
+def real(source, params, tmp_path, **fake):
+    module = FakeModule(dict(params, unit="ssh.service"), check_mode=False)
+    run = FakeSystemd(source, tmp_path / "lib" / "ssh.service", **fake)
+    ctl = _unitctl.Systemctl(run)
+    return module, run, ctl
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_real_run_writes_reloads_sets_and_reads_back(source, tmp_path, own_roots):
+    params = {"properties": {"MemoryHigh": "512M", "TasksMax": 64}}
+    checked = plan(source, params)[2]
+    module, run, ctl = real(source, params, tmp_path)
+    result = unit_resources.run(module, ctl)
+    path = own_roots / "ssh.service.d" / "50-memwise-resources.conf"
+    assert path.read_text() == result["file_text"] == checked["file_text"]
+    assert (
+        result["actions"]
+        == checked["actions"]
+        == [
+            "write %s" % path,
+            "systemctl daemon-reload",
+            "systemctl set-property --runtime ssh.service MemoryHigh=536870912 TasksMax=64",
+        ]
+    )
+    assert run.changes() == result["actions"][1:]
+    assert result["settings"] == checked["settings"]
+    assert result["changed_settings"] == ["MemoryHigh", "TasksMax"]
+    # the second run changes nothing
+    module, run2, ctl = real(source, params, tmp_path)
+    run2.props = run.props
+    again = unit_resources.run(module, ctl)
+    assert again["changed"] is False and again["actions"] == [] and run2.changes() == []
+
+
+def test_refusal_after_the_reload_undoes_the_file_reload_and_live_values_newest_first(tmp_path, own_roots):
+    """set-property fails after the drop-in was written and systemd reloaded (the kernel refused pids.max)."""
+    params = {"properties": {"MemoryHigh": "512M", "TasksMax": 4194305}}
+    refused = {"systemctl set-property --runtime ssh.service Memory": "EINVAL"}
+    module, run, ctl = real("deb13", params, tmp_path, fail=refused)
+    tasks = run.props["TasksMax"]
+    with pytest.raises(MemwiseError) as raised:
+        unit_resources.run(module, ctl)
+    path = own_roots / "ssh.service.d" / "50-memwise-resources.conf"
+    assert raised.value.args[0] == (
+        "`systemctl set-property --runtime ssh.service MemoryHigh=536870912 TasksMax=4194305` failed (rc=1): EINVAL; "
+        "undone: removed %s, systemd reloaded, TasksMax = %s; could not undo: MemoryHigh = infinity: "
+        "`systemctl set-property --runtime ssh.service MemoryHigh=infinity` failed (rc=1): EINVAL" % (path, tasks)
+    )
+    assert not path.exists()
+    assert run.changes() == [
+        "systemctl daemon-reload",
+        "systemctl set-property --runtime ssh.service MemoryHigh=536870912 TasksMax=4194305",
+        "systemctl daemon-reload",  # the undo: the file is gone, systemd reloads, then each live value goes back
+        "systemctl set-property --runtime ssh.service TasksMax=%s" % tasks,
+        "systemctl set-property --runtime ssh.service MemoryHigh=infinity",
+    ]
+    details = raised.value.details
+    assert details["actions"][:3] == ["write %s" % path, "systemctl daemon-reload", run.changes()[1]]
+    assert details["actions"][3:5] == ["remove %s" % path, "systemctl daemon-reload"]
+    assert details["file_text"] is None and details["path"] == str(path)
+
+
+def test_value_the_kernel_did_not_apply_is_rolled_back(tmp_path, own_roots):
+    """systemd takes TasksMax=4194305 and reports it, but the kernel keeps pids.max: the read-back fails and
+    the drop-in and both live values go back (as the Molecule scenario shows on real systemd)."""
+    path = own_roots / "ssh.service.d" / "50-memwise-resources.conf"
+    path.parent.mkdir()
+    path.write_text(_systemd.HEADER + "[Service]\nMemoryLow=8M\n")
+    module, run, ctl = real("deb12", {"properties": {"MemoryHigh": "512M", "TasksMax": 4194305}}, tmp_path)
+    run.with_cgroup().reload()
+    run.refuse = ("TasksMax",)
+    tasks = run.props["TasksMax"]
+    with pytest.raises(MemwiseError) as raised:
+        unit_resources.run(module, ctl)
+    assert raised.value.args[0] == (
+        "ssh.service: systemd did not apply TasksMax: asked 4194305, systemctl show reports 4194305, cgroup holds %s; "
+        "undone: restored %s, systemd reloaded, TasksMax = %s, MemoryHigh = infinity" % (tasks, path, tasks)
+    )
+    assert path.read_text() == _systemd.HEADER + "[Service]\nMemoryLow=8M\n"
+    assert run.changes()[-3:] == [
+        "systemctl daemon-reload",
+        "systemctl set-property --runtime ssh.service TasksMax=%s" % tasks,
+        "systemctl set-property --runtime ssh.service MemoryHigh=infinity",
+    ]
+    assert run.props["MemoryHigh"] == "infinity" and run.props["TasksMax"] == tasks
+    assert (tmp_path / "cgroup" / "system.slice" / "ssh.service" / "memory.high").read_text() == "max\n"
+
+
+def test_foreign_file_at_the_path_is_refused_unless_forced(tmp_path, own_roots):
+    path = own_roots / "ssh.service.d" / "50-memwise-resources.conf"
+    path.parent.mkdir()
+    path.write_text("[Service]\nMemoryHigh=2G\n")
+    module, run, ctl = real("deb13", {"properties": {"MemoryHigh": "1G"}}, tmp_path)
+    with pytest.raises(MemwiseError, match=r"does not manage it .* nothing changed\. Choose another dropin_name"):
+        unit_resources.run(module, ctl)
+    assert path.read_text() == "[Service]\nMemoryHigh=2G\n" and run.changes() == []
+    module.params["force"] = True
+    result = unit_resources.run(module, ctl)
+    assert result["settings"]["MemoryHigh"]["file"] == {"before": "2G", "after": "1G"}
+    assert path.read_text().startswith("# Managed by memwise.linux.unit_resources")
+
+
+def test_absent_brings_the_configured_values_back(tmp_path, own_roots):
+    path = own_roots / "ssh.service.d" / "50-memwise-resources.conf"
+    path.parent.mkdir()
+    path.write_text(_systemd.HEADER + "[Service]\nMemoryHigh=512M\n")
+    module, run, ctl = real("deb13", {"state": "absent", "properties": None}, tmp_path)
+    run.reload()
+    result = unit_resources.run(module, ctl)
+    assert not path.exists() and result["file_text"] is None
+    assert result["settings"]["MemoryHigh"]["live"] == {"before": 536870912, "after": "infinity"}
+    assert run.changes() == [
+        "systemctl daemon-reload",
+        "systemctl set-property --runtime ssh.service MemoryHigh=infinity",
+    ]

@@ -5,7 +5,7 @@
 This module is private to the memwise.linux collection. It may change or be
 removed in any release; do not import it from outside the collection.
 
-The layout comes from /proc/mounts: ``cgroup2`` on /sys/fs/cgroup is v2 (the
+The layout comes from the mount table (``_mounts.parse``): ``cgroup2`` on /sys/fs/cgroup is v2 (the
 unified hierarchy), ``cgroup`` (v1) controllers under /sys/fs/cgroup with
 ``cgroup2`` on /sys/fs/cgroup/unified is hybrid (systemd's legacy mode), v1
 controllers alone is v1. Memory readings come from the hierarchy that holds
@@ -43,28 +43,16 @@ V2_FILES = (
 )
 
 
-def parse_mounts(text):
-    """/proc/mounts -> list of ``(source, mountpoint, fstype, options list)``."""
-    mounts = []
-    for number, line in enumerate(text.splitlines(), 1):
-        fields = line.split()
-        if not fields:
-            continue
-        if len(fields) < 4:
-            raise MemwiseError("/proc/mounts line %d has fewer than 4 fields: %r" % (number, line))
-        mounts.append((fields[0], _procfs.unescape_octal(fields[1]), fields[2], fields[3].split(",")))
-    return mounts
-
-
 def detect_layout(mounts):
-    """Return ``{"version", "unified", "v1"}`` from parsed mounts.
+    """Return ``{"version", "unified", "v1"}`` from the mount table (``_mounts.parse`` records).
 
     ``unified`` is the mount point of the cgroup2 hierarchy (or None), ``v1``
     maps each v1 controller to its mount point. ``version`` is ``v2``, ``v1``,
     ``hybrid`` or None when no cgroup file system is mounted.
     """
     unified, v1 = None, {}
-    for _source, point, fstype, options in mounts:
+    for mount in mounts:
+        point, fstype, options = mount["mount_point"], mount["fstype"], mount["options"]
         if fstype == "cgroup2" and (unified is None or point == CGROUP_ROOT):
             unified = point
         elif fstype == "cgroup":

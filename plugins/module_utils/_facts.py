@@ -20,7 +20,7 @@ import glob
 import os
 import re
 
-from ansible_collections.memwise.linux.plugins.module_utils import _cgroup, _procfs, _sysfs, _zram
+from ansible_collections.memwise.linux.plugins.module_utils import _cgroup, _mounts, _procfs, _sysfs, _zram
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 THP_DIR = "/sys/kernel/mm/transparent_hugepage"
@@ -100,32 +100,11 @@ def _section_swap(ctx):
     return {"devices": devices, "total": total, "used": used, "free": total - used}, None
 
 
-def _zram_device(ctx, name, swaps):
-    base = "/sys/block/" + name
-    device = {"name": name, "path": "/dev/" + name}
-    text, _reason = _text(ctx, base + "/disksize")
-    device["disksize"] = _sysfs.parse_int(text, base + "/disksize") if text is not None else None
-    text, _reason = _text(ctx, base + "/comp_algorithm")
-    if text is not None and text.strip():
-        device["algorithm"], device["algorithms"] = _sysfs.parse_choice(text, base + "/comp_algorithm")
-    else:
-        device["algorithm"], device["algorithms"] = None, []
-    text, _reason = _text(ctx, base + "/mm_stat")
-    device.update(_zram.parse_mm_stat(text))
-    device["compression_ratio"] = _zram.compression_ratio(device)
-    swap = swaps.get(device["path"])
-    device["swap"] = swap is not None
-    device["swap_priority"] = swap["priority"] if swap else None
-    return device
-
-
 def _section_zram(ctx):
-    names = _listdir(ctx, "/sys/block")
-    if names is None:
+    if _listdir(ctx, "/sys/block") is None:
         return None, "/sys/block does not exist on this host"
-    swap, _reason = ctx.section("swap")
-    swaps = {d["path"]: d for d in (swap or {}).get("devices", [])}
-    devices = [_zram_device(ctx, n, swaps) for n in names if re.match(r"^zram\d+$", n)]
+    states = _zram.read_devices(lambda path: _text(ctx, path)[0], lambda path: _listdir(ctx, path))
+    devices = [_zram.fact(state) for state in states.values()]
     return {
         "devices": devices,
         "total_disksize": sum(d["disksize"] or 0 for d in devices),
@@ -255,7 +234,7 @@ def _section_cgroup(ctx):
     text, reason = _text(ctx, "/proc/mounts")
     if text is None:
         return None, reason
-    layout = _cgroup.detect_layout(_cgroup.parse_mounts(text))
+    layout = _cgroup.detect_layout(_mounts.parse(text, "/proc/mounts"))
     if layout["version"] is None:
         return None, "no cgroup file system is mounted"
     controllers = []
@@ -391,7 +370,7 @@ def _advice(summary, swap, zram, zswap):
                 )
     if summary["pressure_level"] is None:
         add("no_psi", "info", "The kernel reports no pressure stall information: memory trouble cannot be measured.")
-    if zswap and zswap.get("enabled") and zram and any(d["swap"] for d in zram["devices"]):
+    if zswap and zswap.get("enabled") and zram and any(d["active"] for d in zram["devices"]):
         add(
             "zswap_with_zram",
             "info",
@@ -411,7 +390,7 @@ def _section_summary(ctx):
     psi, _reason = ctx.section("psi")
     vmstat, _reason = ctx.section("vmstat")
     level, pressure = _pressure_level((psi or {}).get("memory"))
-    zram_swapping = [d for d in (zram or {}).get("devices", []) if d["swap"]]
+    zram_swapping = [d for d in (zram or {}).get("devices", []) if d["active"]]
     orig = sum(d["orig_data_size"] or 0 for d in zram_swapping)
     compr = sum(d["compr_data_size"] or 0 for d in zram_swapping)
     total = meminfo["MemTotal"]
@@ -455,11 +434,15 @@ SECTIONS = {
 }
 
 
+# Where the files are read: the host's root; unit tests point it at a capture.
+ROOT = "/"
+
+
 class Collector:
     """Computes sections once each, below ``root``; extra unavailability lands in ``unavailable``."""
 
-    def __init__(self, root="/", units=(), run=None):
-        self.root = root
+    def __init__(self, root=None, units=(), run=None):
+        self.root = root or ROOT
         self.units = list(units or ())
         self.run = run
         self.unavailable = {}
@@ -505,7 +488,7 @@ def resolve_subset(requested, valid=None):
     return [name for name in valid if name in include and name not in exclude]
 
 
-def collect(subset, root="/", units=(), run=None):
+def collect(subset, root=None, units=(), run=None):
     """Collect the named sections; return the ``memwise`` fact dict with ``unavailable``.
 
     ``units`` are the units or slices whose cgroup memory the ``cgroup`` section

@@ -57,6 +57,18 @@ notes:
     or avg60 >= 2% (some tasks wait on reclaim: latency is being spent), V(none) below, and C(null)
     without PSI."
 seealso:
+  - module: memwise.linux.zram
+    description: Sets up the zram swap devices reported under C(zram) (the same device names).
+  - module: memwise.linux.swap
+    description: Manages the swap file or partition reported under C(swap).
+  - module: memwise.linux.sysctl
+    description: Sets the C(vm) values reported under C(vm).
+  - module: memwise.linux.mm_tunables
+    description: Sets THP, zswap, KSM and MGLRU, reported under C(thp), C(zswap), C(ksm) and C(mglru).
+  - module: memwise.linux.unit_resources
+    description: Sets the memory limits of units reported under C(cgroup).
+  - ref: ansible_collections.memwise.linux.docsite.conventions
+    description: The names every memwise.linux module shares (device records among them).
   - name: Pressure stall information
     description: The kernel's documentation of /proc/pressure and memory.pressure.
     link: https://docs.kernel.org/accounting/psi.html
@@ -79,19 +91,21 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ ansible_facts.memwise.summary.advice | map(attribute='text') | list }}"
 
-# As a facts module in every play, next to setup (ansible.cfg or the environment):
+- name: Fail early on a host that is stalling
+  ansible.builtin.assert:
+    that: ansible_facts.memwise.summary.pressure_level != 'stalling'
+
+- name: The zram devices in use as swap, and their priorities
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.memwise.zram.devices | selectattr('active') | items2dict('name', 'priority') }}"
+
+# As a facts module in every play, next to setup, set in ansible.cfg or the environment:
 #   [defaults]
 #   facts_modules = memwise.linux.memory_facts, ansible.builtin.setup
-- name: Gather facts with memwise.linux.memory_facts beside setup
-  hosts: all
-  gather_facts: true
-  module_defaults:
-    memwise.linux.memory_facts:
-      gather_subset: [all, "!vmstat"]
-  tasks:
-    - name: Fail early on a host that is stalling
-      ansible.builtin.assert:
-        that: ansible_facts.memwise.summary.pressure_level != 'stalling'
+# and passed its options in the play with
+#   module_defaults:
+#     memwise.linux.memory_facts:
+#       gather_subset: [all, "!vmstat"]
 """
 
 RETURN = r"""
@@ -128,7 +142,8 @@ ansible_facts:
             - zram devices from C(/sys/block/zramN) with disksize, the selected and offered compression
               algorithms, every C(mm_stat) field (sizes in bytes; C(same_pages), C(pages_compacted),
               C(huge_pages) are page counts; a field the kernel lacks is C(null)), the compression ratio
-              (orig_data_size / compr_data_size, C(null) while empty) and whether the device is in use as swap.
+              (orig_data_size / compr_data_size, C(null) while empty), C(active) (in use as swap) and its swap
+              C(priority) (C(null) when not active) - the names M(memwise.linux.zram) returns.
           returned: when C(zram) is gathered
           type: dict
           sample:
@@ -136,7 +151,7 @@ ansible_facts:
               - {"name": "zram0", "path": "/dev/zram0", "disksize": 268435456, "algorithm": "zstd",
                  "algorithms": ["lzo-rle", "lzo", "lz4", "zstd"], "orig_data_size": 7340032,
                  "compr_data_size": 1948672, "mem_used_total": 2514944, "compression_ratio": 3.77,
-                 "swap": true, "swap_priority": 100}
+                 "active": true, "priority": 100}
             total_disksize: 268435456
             total_orig_data_size: 7340032
             total_mem_used: 2514944
@@ -263,8 +278,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.memwise.linux.plugins.module_utils import _facts
-from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
+from ansible_collections.memwise.linux.plugins.module_utils import _facts, _module
 
 
 def _runner(module):
@@ -280,6 +294,13 @@ def _runner(module):
     return run
 
 
+def gather(module):
+    subset = _facts.resolve_subset(module.params["gather_subset"])
+    memwise = _facts.collect(subset, units=module.params["units"], run=_runner(module))
+    memwise["gather_subset"] = subset
+    return {"changed": False, "ansible_facts": {"memwise": memwise}}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -288,13 +309,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        subset = _facts.resolve_subset(module.params["gather_subset"])
-    except MemwiseError as exc:
-        module.fail_json(msg=str(exc))
-    memwise = _facts.collect(subset, units=module.params["units"], run=_runner(module))
-    memwise["gather_subset"] = subset
-    module.exit_json(changed=False, ansible_facts={"memwise": memwise})
+    _module.run_module(module, gather)
 
 
 if __name__ == "__main__":

@@ -12,19 +12,23 @@ version_added: 0.1.0
 description:
   - Sets up C(/dev/zram0) .. C(/dev/zramN-1) as swap - compression algorithm, size, priority - now and at boot.
   - Every option is checked before anything changes - the size, the cap, the priority range, the device count,
-    and the algorithm against the kernel's own list in C(/sys/block/zram0/comp_algorithm). Any error names the
+    and the algorithm against the kernel's own list in C(/sys/block/zramN/comp_algorithm). Any error names the
     option and changes nothing.
   - A device that already is the requested swap is left alone. One that differs is taken down (C(swapoff) -
     only when the memory the kernel can still hand out holds its swapped pages with a margin - then C(reset)),
     set up again (algorithm before disksize, C(mkswap), C(swapon --discard -p PRIORITY)) and read back from
     C(/proc/swaps) and C(/sys/block/zramN).
-  - Persistence - with Debian's C(systemd-zram-generator) installed the module writes
+  - Persistence - with Debian's C(systemd-zram-generator) installed the module writes its keys into
     C(/etc/systemd/zram-generator.conf) and lets the generator's C(systemd-zram-setup@zramN.service) set up the
     device now and at every boot (RV(persistence=generator)); otherwise it installs and enables its own oneshot
     unit C(/etc/systemd/system/memwise-zram.service) (RV(persistence=unit)).
-  - If a step fails, what this run did is undone - devices it set up are reset, the previous configuration file
-    is restored, and devices it took down are set up again with their previous values - and the task fails saying
-    so.
+  - An administrator's C(zram-generator.conf) (one without the module's C(# Managed by memwise.linux.zram) header)
+    is edited in place, never replaced - the module sets only C(zram-size), C(compression-algorithm) and
+    C(swap-priority) in the swap sections C([zram0]) .. C([zramN-1]) and keeps every other line, key and section
+    byte for byte (see the notes). A file with the header is the module's and is rewritten whole.
+  - If a step fails, what this run did is undone, newest first - devices it set up are reset, the previous
+    configuration file is restored, devices it took down are set up again with their previous values, a zram
+    module it loaded is unloaded - and the task fails saying what was undone and what could not be.
 author:
   - memwise.linux contributors (@memwise)
 extends_documentation_fragment:
@@ -33,35 +37,39 @@ attributes:
   check_mode:
     support: full
     details:
-      - Validates and reports the planned actions, devices before and after and the file text, and changes no
-        device or file. To read the kernel's algorithms it loads the zram kernel module when it is not loaded
-        (C(modprobe zram num_devices=N)) and unloads it again (C(modprobe -r zram)) before it returns.
+      - Validates and reports the planned actions, settings, devices and file text, and changes no device, file,
+        unit or kernel module.
+      - When the zram kernel module is not loaded, check mode does not load it - it predicts the devices
+        C(modprobe zram num_devices=N) creates and reads the algorithms the kernel would offer from its files -
+        C(CONFIG_ZRAM_BACKEND_*) in C(/boot/config-RELEASE) on kernels from 6.12, else the compressors in
+        C(/proc/crypto), C(/lib/modules/RELEASE/kernel/crypto) and C(modules.builtin). Where none of them is
+        readable it accepts O(algorithm) with a warning; the real run checks it against C(comp_algorithm) and
+        changes nothing when the kernel lacks it.
   diff_mode:
     support: full
-    details: Shows each device's disksize, algorithm, priority and whether it is active swap, and the text of the
-      configuration file.
+    details: Shows each device setting that moves (C(zram0.disksize = ...)) and the text of the configuration file.
   idempotent:
     support: full
-    details: A device that already matches is not touched, so a second run reports no change.
+    details: A device and a file that already match are not touched, so a second run reports no change.
 options:
   size:
     description:
       - The total size of zram swap, split evenly over O(devices) - a percentage of RAM (V(50%)) or an absolute
-        size (V(2G), V(512M), bytes). This is the uncompressed size; the RAM used is that divided by the
-        compression ratio.
+        size (V(2G), V(512M), or an integer number of bytes). This is the uncompressed size; the RAM used is that
+        divided by the compression ratio.
       - A percentage follows systemd-zram-generator's arithmetic - C(ram) is MemTotal in whole MiB - so a device
         has the same size whether the module or the generator set it up. The kernel rounds it up to a page.
-    type: str
+    type: raw
     default: 50%
   max_size:
     description:
       - Caps a percentage O(size), like zram-generator's default C(min(ram / 2, 4096)) (O(size=50%), O(max_size=4G)).
-        Absolute only; refused with an absolute O(size).
-    type: str
+        Absolute only (a size string or an integer number of bytes); refused with an absolute O(size).
+    type: raw
   algorithm:
     description:
       - The compression algorithm. Must be one the kernel lists in C(/sys/block/zram0/comp_algorithm) (Debian 13's
-        6.12 lists lz4, lz4hc, zstd, deflate; Debian 12's 6.1 lzo, lzo-rle, lz4, lz4hc, 842, zstd). The kernel
+        6.12 lists lz4, lz4hc, zstd, deflate; Debian 12's 6.1 lzo, lzo-rle, lz4, lz4hc, zstd). The kernel
         loads the algorithm's module when the device is set up.
     type: str
     default: zstd
@@ -81,9 +89,9 @@ options:
   state:
     description:
       - V(present) sets the devices up; V(absent) takes every zram swap device the configuration names (and
-        C(zram0) .. C(zramN-1) when they are swap) down - after the same memory check - resets them and removes
-        the module's unit, or writes a generator configuration without devices when the package's own default
-        would otherwise set one up at boot.
+        C(zram0) .. C(zramN-1) when they are swap) down - after the same memory check - resets them, removes
+        the module's unit and its keys from the generator configuration, or writes a generator configuration
+        without devices when the package's own default would otherwise set one up at boot.
     type: str
     choices: [present, absent]
     default: present
@@ -93,6 +101,13 @@ options:
         the files as they are.
     type: bool
     default: true
+  backup:
+    description:
+      - Before editing an administrator's C(zram-generator.conf) (one without the module's header), copy it next
+        to itself as C(PATH.PID.DATE@TIME~); the copy is returned in RV(backup_file). The module's own files are
+        never backed up.
+    type: bool
+    default: false
 notes:
   - The module owns C(/dev/zram0) .. C(/dev/zramN-1). A device among them that holds a mounted file system, or
     that another block device uses, is refused.
@@ -100,17 +115,34 @@ notes:
     exists; a unit this module installed earlier is then disabled and removed, and the other way round.
   - The own unit stores the size in bytes (a percentage is resolved when the module runs); the generator
     configuration keeps the percentage as an expression, evaluated at each boot.
+  - "In an administrator's C(zram-generator.conf) the module owns the keys C(zram-size), C(compression-algorithm)
+    and C(swap-priority) of the swap sections (those without C(mount-point) or an C(fs-type) other than swap).
+    V(present) sets them in C([zram0]) .. C([zramN-1]), in place, appending a missing key after the section's last
+    key and a missing section at the end; a wanted section that is a file system (C([zram1]) with
+    C(mount-point=)) is refused. Every other swap section, and with V(absent) every swap section, loses the
+    module's keys; a section left with foreign keys (C(writeback-device=), C(host-memory-limit=)...) keeps them
+    and gets C(zram-size = 0), which zram-generator discards, so no device comes back at boot; a section left
+    without keys loses its header. Comments, blank lines, other keys and file-system sections are kept byte for
+    byte."
   - Changing a device with swapped-out pages needs C(swapoff); it is refused, naming the memory missing, when
     MemAvailable cannot take the pages with a margin of 5% of RAM (64 MiB..1 GiB).
 seealso:
+  - module: memwise.linux.memory_facts
+    description: Reads the zram devices (the same names as RV(devices)), their compression ratio and swap use.
+  - module: memwise.linux.swap
+    description: Disk swap below zram (a lower priority).
+  - module: memwise.linux.mm_tunables
+    description: zswap, the alternative to zram swap - use one of them.
+  - module: memwise.linux.sysctl
+    description: vm.swappiness and vm.page-cluster, which decide how eagerly zram is used.
   - name: zram in the kernel documentation
     description: The sysfs files the module writes.
     link: https://docs.kernel.org/admin-guide/blockdev/zram.html
   - name: zram-generator.conf(5)
     description: The generator's configuration file.
     link: https://github.com/systemd/zram-generator/blob/main/man/zram-generator.conf.md
-  - module: memwise.linux.swap
-  - module: memwise.linux.memory_facts
+  - ref: ansible_collections.memwise.linux.docsite.conventions
+    description: The option names, results and diff shapes every memwise.linux module shares.
 """
 
 EXAMPLES = r"""
@@ -122,10 +154,15 @@ EXAMPLES = r"""
     algorithm: zstd
     priority: 100
 
-- name: A fixed 2 GiB with lz4 (faster, compresses less)
+- name: A fixed 2 GiB with lz4 (faster, compresses less), keeping a copy of an administrator's generator file
   memwise.linux.zram:
     size: 2G
     algorithm: lz4
+    backup: true
+
+- name: A size in bytes, computed elsewhere
+  memwise.linux.zram:
+    size: "{{ (ansible_facts.memwise.meminfo.MemTotal * 0.25) | int }}"
 
 - name: Remove zram swap
   memwise.linux.zram:
@@ -138,51 +175,70 @@ changed:
   description: Whether a device or a file changed (or would, in check mode).
   returned: always
   type: bool
+settings:
+  description:
+    - Per device setting, per layer, the value C(before) and C(after) the call (predicted in check mode).
+    - The settings are C(zramN.disksize) (bytes), C(zramN.algorithm), C(zramN.priority) and C(zramN.active)
+      (in use as swap) of each device the call manages or takes down; a device that is not set up has C(null)
+      values and C(active=false).
+    - Layer C(live) is what the kernel reports; layer C(file) (C(algorithm) and C(priority) only, when the call
+      persists) is what the configuration in RV(path) sets up at boot, C(null) where it sets nothing.
+  returned: always
+  type: dict
+  sample:
+    zram0.disksize: {live: {before: null, after: 519045120}}
+    zram0.algorithm: {live: {before: null, after: zstd}, file: {before: null, after: zstd}}
+    zram0.priority: {live: {before: null, after: 100}, file: {before: null, after: 100}}
+    zram0.active: {live: {before: false, after: true}}
+changed_settings:
+  description: The names of the settings where any layer moves, in RV(settings) order.
+  returned: always
+  type: list
+  elements: str
+  sample: [zram0.disksize, zram0.algorithm, zram0.priority, zram0.active]
+actions:
+  description: What the call did (or would do, in check mode), in order; empty when nothing changed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["modprobe zram num_devices=1", "write /etc/systemd/zram-generator.conf", "systemctl daemon-reload",
+           "start dev-zram0.swap (systemd-zram-setup@zram0: zstd, disksize 519045120 (495 MiB), priority 100)"]
 devices:
   description:
-    - The zram swap devices as the kernel reports them after the call (predicted in check mode) - name, disksize
-      and swap size in bytes, algorithm, priority, used bytes and the compression ratio (mm_stat orig_data_size /
-      compr_data_size, C(null) while nothing is stored).
+    - The zram swap devices after the call (predicted in check mode), with the names of
+      M(memwise.linux.memory_facts) - C(name), C(path), C(disksize) and swap C(size) and C(used) in bytes,
+      C(algorithm), C(active), C(priority) and C(compression_ratio) (mm_stat orig_data_size / compr_data_size,
+      C(null) while nothing is stored).
   returned: always
   type: list
   elements: dict
   sample:
-    - {name: zram0, disksize: 519045120, size: 519041024, algorithm: zstd, priority: 100, used: 93396992,
-       compression_ratio: 3.98, active: true}
-before:
-  description: Per device touched or managed, C(disksize), C(algorithm), C(priority) and C(active) before the call.
-  returned: always
-  type: dict
-  sample: {zram0: {disksize: null, algorithm: null, priority: null, active: false}}
-after:
-  description: The same after the call (predicted in check mode).
-  returned: always
-  type: dict
-  sample: {zram0: {disksize: 519045120, algorithm: zstd, priority: 100, active: true}}
-actions:
-  description: What the call did (or would do), in order.
-  returned: always
-  type: list
-  elements: str
-  sample: ["write /etc/systemd/zram-generator.conf", "systemctl daemon-reload",
-           "start dev-zram0.swap (systemd-zram-setup@zram0: zstd, disksize 519045120 (495 MiB), priority 100)"]
+    - {name: zram0, path: /dev/zram0, disksize: 519045120, size: 519041024, algorithm: zstd, priority: 100,
+       used: 93396992, compression_ratio: 3.98, active: true}
 persistence:
   description:
-    - How the devices come back at boot - V(generator) (systemd-zram-generator reads RV(config_path)),
+    - How the devices come back at boot - V(generator) (systemd-zram-generator reads RV(path)),
       V(unit) (the module's own C(memwise-zram.service)) or V(none) (O(persist=false), no systemd, or O(state=absent)).
   returned: always
   type: str
   sample: generator
-config_path:
-  description: The file that sets the devices up at boot; C(null) with RV(persistence=none).
+path:
+  description:
+    - The file that sets the devices up at boot (C(/etc/systemd/zram-generator.conf) or the module's unit); with
+      O(state=absent) the generator configuration when it remains; C(null) when the call persists nothing.
   returned: always
   type: str
   sample: /etc/systemd/zram-generator.conf
-config_text:
-  description: Its text after the call; C(null) when it does not exist.
+file_text:
+  description: The text of RV(path) after the call (predicted in check mode); C(null) when it does not exist.
   returned: always
   type: str
   sample: "# Managed by memwise.linux.zram ...\n[zram0]\nzram-size = min(ram * 50 / 100, 4096)\n..."
+backup_file:
+  description: The copy of an administrator's C(zram-generator.conf) made with O(backup=true); C(null) otherwise.
+  returned: always
+  type: str
+  sample: /etc/systemd/zram-generator.conf.4242.2026-12-03@10:15:00~
 """
 
 import errno
@@ -191,9 +247,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.memwise.linux.plugins.module_utils import _files, _procfs, _swap, _zram
+from ansible_collections.memwise.linux.plugins.module_utils import _files, _module, _procfs, _swap, _zram
 from ansible_collections.memwise.linux.plugins.module_utils._command import Runner
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
+from ansible_collections.memwise.linux.plugins.module_utils._transaction import Journal
 
 SYSTEMD_RUNNING = "/run/systemd/system"
 RESET_ATTEMPTS = 20
@@ -203,43 +260,52 @@ def _read(path):
     return _procfs.read_text(path)[0]
 
 
+def _listdir(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return None
+
+
 def read_devices():
-    """Every zram device of the host, by name."""
-    swaps = _procfs.parse_swaps(_read("/proc/swaps") or "Filename\n")
-    mounts = _read("/proc/mounts") or ""
-    names = [n for n in sorted(os.listdir(_zram.SYS_BLOCK)) if _zram.DEVICE_RE.match(n)]
-    current = {}
-    for name in names:
-        base = "%s/%s/" % (_zram.SYS_BLOCK, name)
-        files = {key: _read(base + key) for key in ("disksize", "comp_algorithm", "mm_stat")}
-        files["holders"] = os.listdir(base + "holders") if os.path.isdir(base + "holders") else []
-        current[name] = _zram.device_state(name, files, swaps, mounts)
-    return current
+    """Every zram device of the host, by name (the one reader, ``_zram.read_devices``)."""
+    return _zram.read_devices(_read, _listdir)
 
 
-def kernel_algorithms(run, params):
-    """The kernel's zram algorithms, whether this call loaded the module to read them, and the devices.
+def kernel_algorithms(run, params, check_mode, warn):
+    """``(algorithms, source, load, devices)``: what the kernel offers, whether the zram module must be loaded.
 
-    With no zram device yet, the module is loaded (``num_devices=N``): only a
-    device's ``comp_algorithm`` lists what this kernel offers. ``unload`` takes
-    that back where the run ends without using it (check mode, a bad option).
+    Only a device's ``comp_algorithm`` lists what this kernel offers. With no zram
+    device, a real run loads the module (``num_devices=N``) to read it; check mode
+    never touches the kernel: it predicts the list from the kernel's files
+    (``_zram.offline_algorithms``) and the devices ``modprobe`` would create.
     """
     current = read_devices()
-    loaded = False
+    count = max(params["devices"] or 1, 1)
+    if not current and check_mode:
+        algorithms, source = _zram.offline_algorithms(_read, _listdir)
+        if algorithms is None:
+            warn(
+                "check mode could not tell whether the kernel offers algorithm %r for zram (%s, and the zram "
+                "module is not loaded); the real run checks it against comp_algorithm and changes nothing if "
+                "the kernel lacks it" % (params["algorithm"], source)
+            )
+        return algorithms, source, count, _zram.fresh_devices(count)
+    load = 0
     if not current:
         _zram.validate(params)  # report bad options before loading anything
-        run(["modprobe", "zram", "num_devices=%d" % max(params["devices"] or 1, 1)])
-        loaded = True
+        run(["modprobe", "zram", "num_devices=%d" % count])
+        load = count
         current = read_devices()
     if not current:
         raise MemwiseError("the zram module is loaded but has no device to read comp_algorithm from; nothing changed")
-    name = sorted(current, key=_zram.device_index)[0]
-    text = _read("%s/%s/comp_algorithm" % (_zram.SYS_BLOCK, name))
-    return _zram.parse_algorithms(text, "%s/%s/comp_algorithm" % (_zram.SYS_BLOCK, name))[1], loaded, current
+    name = next(iter(current))
+    source = "%s/%s/comp_algorithm" % (_zram.SYS_BLOCK, name)
+    return _zram.parse_algorithms(_read(source), source)[1], source, load, current
 
 
 def unload(run):
-    """Unload the zram module this run loaded only to read the algorithms (its devices are unconfigured)."""
+    """Unload the zram module this run loaded (its devices are unconfigured)."""
     run(["modprobe", "-r", "zram"])
 
 
@@ -261,12 +327,11 @@ def hot_add():
         raise MemwiseError("cannot add a zram device through %s: %s" % (_zram.HOT_ADD, exc.strerror)) from None
 
 
-class Apply:
-    """Carries out a plan; remembers what it did so ``undo`` can take it back."""
+class Devices:
+    """The live steps: sysfs writes and commands on zram devices."""
 
-    def __init__(self, run, via_generator):
-        self.run, self.via_generator = run, via_generator
-        self.set_up, self.taken_down, self.files, self.switched = [], {}, {}, None
+    def __init__(self, run):
+        self.run = run
 
     def write(self, name, key, value, retry_busy=False):
         for attempt in range(RESET_ATTEMPTS if retry_busy else 1):
@@ -281,135 +346,102 @@ class Apply:
             time.sleep(0.5)
         return None
 
-    def take_down(self, name, before=None):
-        """swapoff (through systemd when the generator may own the device) and reset; ``before`` is remembered."""
+    def take_down(self, name):
+        """swapoff (through systemd when the generator may own the device) and reset."""
         if os.path.isdir(SYSTEMD_RUNNING) and os.path.exists(_zram.GENERATOR):
             self.run(["systemctl", "stop", "dev-%s.swap" % name, "systemd-zram-setup@%s.service" % name], check=False)
         devices = read_devices()  # swapoff changes neither which devices exist nor their names
         if devices.get(name, {}).get("active"):
             self.run(["swapoff", "/dev/" + name])
-        if before is not None:
-            self.taken_down[name] = before
         if name in devices:
             # also clears an algorithm chosen before a failed disksize; EBUSY right after swapoff is retried
             self.write(name, "reset", 1, retry_busy=True)
 
-    def set_files(self, files, switch):
-        for path, (before, after) in files.items():
-            if before == after:
-                continue
-            self.files[path] = before
-            _files.remove(path) if after is None else _files.atomic_write(path, after)
-        if self.files and os.path.isdir(SYSTEMD_RUNNING):
-            self.run(["systemctl", "daemon-reload"])
-        if switch:
-            self.switched = switch
-            self.run(["systemctl", switch, _zram.UNIT_NAME])
-
-    def set_up_device(self, name, spec, disksize):
+    def set_up(self, name, spec, disksize, via_generator):
         if name not in read_devices():
             added = "zram" + hot_add()
             if added != name:
                 raise MemwiseError("hot_add created %s, not %s: zram device numbers have gaps" % (added, name))
-        self.set_up.append(name)
-        if self.via_generator:
+        if via_generator:
             self.run(
                 ["systemctl", "reset-failed", "dev-%s.swap" % name, "systemd-zram-setup@%s.service" % name], check=False
             )
             self.run(["systemctl", "start", "dev-%s.swap" % name])
             return
-        self.write(name, "comp_algorithm", spec["algorithm"])
+        if spec["algorithm"]:
+            self.write(name, "comp_algorithm", spec["algorithm"])
         self.write(name, "disksize", disksize)
         self.run(["mkswap", "-L", name, "/dev/" + name])
         self.run(["swapon"] + _zram.swapon_flags(spec["priority"]).split() + ["/dev/" + name])
 
-    def undo(self):
-        """Undo newest first; return what was restored and what could not be."""
-        done, errors, self.via_generator = [], [], False
-        for name in reversed(self.set_up):
-            try:
-                self.take_down(name)
-                done.append("reset " + name)
-            except MemwiseError as exc:
-                errors.append(str(exc))
-        for path, text in self.files.items():
-            try:
-                _files.remove(path) if text is None else _files.atomic_write(path, text)
-                done.append(("removed %s" if text is None else "restored %s") % path)
-            except MemwiseError as exc:
-                errors.append(str(exc))
-        if self.files and os.path.isdir(SYSTEMD_RUNNING):
-            self.run(["systemctl", "daemon-reload"], check=False)
-        if self.switched:
-            self.run(["systemctl", "disable" if self.switched == "enable" else "enable", _zram.UNIT_NAME], check=False)
-        for name, before in self.taken_down.items():
-            if before.get("active"):
-                old = {"algorithm": before["algorithm"], "priority": before["priority"]}
-                try:
-                    self.set_up_device(name, old, before["disksize"])
-                    done.append(
-                        "%s set up again as before (%s, %d bytes, priority %d)"
-                        % (name, before["algorithm"], before["disksize"], before["priority"])
-                    )
-                except MemwiseError as exc:
-                    errors.append(str(exc))
-        return done, errors
+
+def _restore_file(path, text):
+    return lambda: _files.remove(path) if text is None else _files.atomic_write(path, text)
 
 
-def apply(run, work):
-    """Carry out ``work`` (see ``plan_run``) and read the devices back; undo everything on a failure."""
-    steps, spec, disksize = work["moving"], work["spec"], work["disksize"]
-    done = Apply(run, work["via_generator"])
-    try:
-        for name, step in steps.items():
-            if step in ("recreate", "remove"):
-                done.take_down(name, work["current"][name])
-        done.set_files(work["files"], work["switch"])
-        for name, step in steps.items():
-            if step in ("create", "recreate"):
-                done.set_up_device(name, spec, disksize)
-        after = read_devices()
-        for name, step in steps.items():
-            why = _zram.verify(name, after.get(name, {}), spec, disksize) if step != "remove" else None
-            if why:
-                raise MemwiseError("%s: the kernel did not take the configuration: %s" % (name, why))
-        return after
-    except MemwiseError as exc:
-        undone, errors = done.undo()
-        raise MemwiseError(
-            "%s; rolled back: %s%s"
-            % (
-                exc,
-                ", ".join(undone) or "nothing needed undoing",
-                ("; could not undo: " + "; ".join(errors)) if errors else "",
+def apply(run, work, journal):
+    """Carry out ``work`` (see ``plan_run``), each step recorded in ``journal``; read the devices back."""
+    devices, steps, spec, disksize = Devices(run), work["moving"], work["spec"], work["disksize"]
+    if work["load"]:
+        journal.did("unloaded the zram module", lambda: unload(run))
+    for name, step in steps.items():
+        if step not in ("recreate", "remove"):
+            continue
+        before = work["current"][name]
+        devices.take_down(name)
+        if before.get("active"):
+            old = {"algorithm": before["algorithm"], "priority": before["priority"]}
+            journal.did(
+                "%s set up again as before (%s, %d bytes, priority %d)"
+                % (name, before["algorithm"], before["disksize"], before["priority"]),
+                lambda name=name, old=old, size=before["disksize"]: devices.set_up(name, old, size, False),
             )
-        ) from None
+    changed = [(path, old, new) for path, (old, new) in work["files"].items() if old != new]
+    if changed and os.path.isdir(SYSTEMD_RUNNING):
+        # recorded first so that a rollback reloads after the files are back
+        journal.did("systemd reloaded", lambda: run(["systemctl", "daemon-reload"]))
+    for path, old, new in changed:
+        _files.remove(path) if new is None else _files.atomic_write(path, new)
+        journal.did(("removed %s" if old is None else "restored %s") % path, _restore_file(path, old))
+    if changed and os.path.isdir(SYSTEMD_RUNNING):
+        run(["systemctl", "daemon-reload"])
+    if work["switch"]:
+        run(["systemctl", work["switch"], _zram.UNIT_NAME])
+        back = "disable" if work["switch"] == "enable" else "enable"
+        journal.did("%sd %s again" % (back, _zram.UNIT_NAME), lambda: run(["systemctl", back, _zram.UNIT_NAME]))
+    for name, step in steps.items():
+        if step in ("create", "recreate"):
+            journal.did("reset " + name, lambda name=name: devices.take_down(name))
+            devices.set_up(name, spec, disksize, work["via_generator"])
+    after = read_devices()
+    for name, step in steps.items():
+        why = _zram.verify(name, after.get(name, {}), spec, disksize) if step != "remove" else None
+        if why:
+            raise MemwiseError("%s: the kernel did not take the configuration: %s" % (name, why))
+    return after
 
 
-def plan_run(params, run, check_mode):
+def plan_run(params, run, check_mode, warn):
     """Read the host, validate, and plan: the ``work`` dict ``apply`` and ``_zram.actions`` take.
 
-    Where the zram module had to be loaded to read the kernel's algorithms, it is
-    unloaded again in check mode and when validation fails: neither leaves a trace.
+    Where a real run had to load the zram module to read the kernel's algorithms,
+    it is unloaded again when validation fails: a refused call leaves no trace.
     """
     if params["state"] == "present":
-        algorithms, loaded, current = kernel_algorithms(run, params)
+        algorithms, source, load, current = kernel_algorithms(run, params, check_mode, warn)
     else:
-        algorithms, loaded, current = None, False, read_devices()
+        algorithms, source, load, current = None, None, 0, read_devices()
     try:
-        work = _plan(params, run, algorithms, current)
+        return _plan(params, run, (algorithms, source), current, load)
     except MemwiseError:
-        if loaded:
+        if load and not check_mode:
             unload(run)
         raise
-    if loaded and check_mode:
-        unload(run)
-    return work
 
 
-def _plan(params, run, algorithms, current):
+def _plan(params, run, algorithms, current, load):
     state = params["state"]
-    spec = _zram.validate(params, algorithms)
+    spec = _zram.validate(params, *algorithms) if algorithms[1] else _zram.validate(params)
     meminfo = _procfs.parse_meminfo(_read("/proc/meminfo") or "")
     page = os.sysconf("SC_PAGE_SIZE")
     disksize = _zram.device_bytes(spec, meminfo["MemTotal"], page) if state == "present" else None
@@ -431,13 +463,16 @@ def _plan(params, run, algorithms, current):
     paths, used = _zram.swapoff_load(steps, current)
     if used:
         _swap.check_swapoff(", ".join(paths), used, meminfo, "remove" if state == "absent" else "reconfigure")
-    config_path = {"generator": _zram.GENERATOR_CONF, "unit": _zram.UNIT_PATH}.get(persistence)
+    path = {"generator": _zram.GENERATOR_CONF, "unit": _zram.UNIT_PATH}.get(persistence)
     if state == "absent":
-        config_path = _zram.GENERATOR_CONF if files and files[_zram.GENERATOR_CONF][1] is not None else None
+        path = _zram.GENERATOR_CONF if files and files[_zram.GENERATOR_CONF][1] is not None else None
+    conf = files.get(_zram.GENERATOR_CONF, (None, None))
+    backup = params["backup"] and conf[0] is not None and not _zram.ours(conf[0]) and conf[0] != conf[1]
     return {
         "state": state,
         "spec": spec,
         "current": current,
+        "load": load,
         "disksize": disksize,
         "page": page,
         "persistence": persistence if state == "present" else "none",
@@ -446,51 +481,61 @@ def _plan(params, run, algorithms, current):
         "steps": steps,
         "moving": {n: s for n, s in steps.items() if s != "keep"},
         "via_generator": persistence == "generator",
-        "config_path": config_path,
+        "path": path,
+        "backup": _zram.GENERATOR_CONF if backup else None,
     }
 
 
-def run_module(module):
+def run_zram(module):
     run = Runner(module)
-    work = plan_run(module.params, run, module.check_mode)
+    work = plan_run(module.params, run, module.check_mode, module.warn)
     changed_files = [p for p, (before, after) in work["files"].items() if before != after]
+    changed = bool(work["moving"] or changed_files or work["switch"])
+    steps = work["steps"]
+    after = _zram.predicted(steps, work["spec"], work["current"], work["disksize"], work["page"])
+    backup_file = None
+    if changed and not module.check_mode:
+        journal = Journal()
+        with journal:
+            if work["backup"]:
+                backup_file = _files.backup(work["backup"])
+            read = apply(run, work, journal)
+        after = {n: read.get(n, {}) for n in steps}
+    path = work["path"]
+    before_files = _zram.file_values(path, work["files"][path][0]) if path else None
+    after_files = _zram.file_values(path, work["files"][path][1]) if path else None
+    settings = _zram.settings({n: work["current"].get(n, {}) for n in steps}, after, before_files, after_files)
     result = {
-        "changed": bool(work["moving"] or changed_files or work["switch"]),
+        "changed": changed,
+        "settings": settings,
+        "changed_settings": _module.changed_settings(settings),
         "actions": _zram.actions(work),
         "persistence": work["persistence"],
-        "before": {n: _zram.summary(work["current"].get(n, {})) for n in work["steps"]},
-        "config_path": work["config_path"],
-        "config_text": work["files"][work["config_path"]][1] if work["config_path"] else None,
+        "path": path,
+        "file_text": work["files"][path][1] if path else None,
+        "backup_file": backup_file,
+        "devices": [_zram.report(s) for s in after.values() if s.get("active")],
     }
-    after = _zram.predicted(work["steps"], work["spec"], work["current"], work["disksize"], work["page"])
-    if result["changed"] and not module.check_mode:
-        read = apply(run, work)
-        after = {n: read.get(n, {}) for n in work["steps"]}
-    result["after"] = {n: _zram.summary(s) for n, s in after.items()}
-    result["devices"] = [_zram.report(s) for s in after.values() if s.get("active")]
     if module._diff:
-        result["diff"] = _zram.diff(result["before"], result["after"], work["files"])
+        result["diff"] = _zram.diff(settings, work["files"])
     return result
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            size=dict(type="str", default="50%"),
-            max_size=dict(type="str"),
+            size=dict(type="raw", default="50%"),
+            max_size=dict(type="raw"),
             algorithm=dict(type="str", default="zstd"),
             priority=dict(type="int", default=100),
             devices=dict(type="int", default=1),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             persist=dict(type="bool", default=True),
+            backup=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
-    try:
-        result = run_module(module)
-    except MemwiseError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    _module.run_module(module, run_zram)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.memwise.linux.plugins.module_utils import _cgroup
+from ansible_collections.memwise.linux.plugins.module_utils import _cgroup, _mounts
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 from ...conftest import FIXTURES, fixture_sources, read_fixture
@@ -49,24 +49,24 @@ def write(base, rel, text):
     ],
 )
 def test_detect_layout(text, version, unified, v1):
-    layout = _cgroup.detect_layout(_cgroup.parse_mounts(text))
+    layout = _cgroup.detect_layout(_mounts.parse(text, "/proc/mounts"))
     assert layout == {"version": version, "unified": unified, "v1": v1}
 
 
 @pytest.mark.parametrize("source", fixture_sources("root/proc/mounts"))
 def test_detect_layout_on_captures(source):
-    layout = _cgroup.detect_layout(_cgroup.parse_mounts(read_fixture(source, "root/proc/mounts")))
+    layout = _cgroup.detect_layout(_mounts.parse(read_fixture(source, "root/proc/mounts"), "/proc/mounts"))
     assert layout["version"] == ("hybrid" if source == "devhost" else "v2")
 
 
-def test_mount_points_with_spaces_are_unescaped():
-    mounts = _cgroup.parse_mounts("cgroup2 /mnt/my\\040cgroup cgroup2 rw 0 0\n")
-    assert mounts == [("cgroup2", "/mnt/my cgroup", "cgroup2", ["rw"])]
+def test_a_mount_point_with_a_space_is_a_v2_hierarchy():
+    layout = _cgroup.detect_layout(_mounts.parse("cgroup2 /mnt/my\\040cgroup cgroup2 rw 0 0\n", "/proc/mounts"))
+    assert layout == {"version": "v2", "unified": "/mnt/my cgroup", "v1": {}}
 
 
-def test_short_mount_line_is_an_error():
-    with pytest.raises(MemwiseError, match=r"/proc/mounts line 2 has fewer than 4 fields: 'cgroup2 /x'"):
-        _cgroup.parse_mounts(V2 + "cgroup2 /x\n")
+def test_the_layout_comes_from_mountinfo_too():
+    text = read_fixture("fstab", "mountinfo-deb13.txt")
+    assert _cgroup.detect_layout(_mounts.parse(text)) == {"version": "v2", "unified": "/sys/fs/cgroup", "v1": {}}
 
 
 def test_parse_keyed_and_errors():

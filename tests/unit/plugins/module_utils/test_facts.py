@@ -90,7 +90,7 @@ def test_every_section_on_every_capture(source):
         assert device["algorithm"] in device["algorithms"]
         if device["compression_ratio"] is not None:
             assert device["compression_ratio"] == round(device["orig_data_size"] / device["compr_data_size"], 2)
-        assert device["swap"] == any(d["path"] == device["path"] for d in swap["devices"])
+        assert device["active"] == any(d["path"] == device["path"] for d in swap["devices"])
     thp = facts["thp"]
     assert thp["enabled"] in thp["enabled_choices"] and thp["defrag"] in thp["defrag_choices"]
     assert thp["hpage_pmd_size"] == 2 * 1024 * 1024
@@ -179,7 +179,7 @@ def test_missing_sources_never_fail(tmp_path):
         ("/proc/pressure/memory", "some avg10=1\n", "psi", "line 1 lacks avg10/avg60/avg300/total"),
         ("/sys/kernel/mm/lru_gen/enabled", "yes\n", "mglru", "'yes' is not an integer"),
         ("/sys/kernel/mm/transparent_hugepage/enabled", "always madvise\n", "thp", "is not a bracketed choice"),
-        ("/proc/mounts", "cgroup2\n", "cgroup", "line 1 has fewer than 4 fields"),
+        ("/proc/mounts", "cgroup2\n", "cgroup", "/proc/mounts line 1 is not in the kernel's format: 'cgroup2'"),
     ],
 )
 def test_garbled_source_is_unavailable_not_fatal(tmp_path, path, text, section, message):
@@ -271,6 +271,78 @@ def test_advice_zram_below_disk_swap_and_nearly_full(tmp_path):
     assert "priority -2" in advice["zram_priority"]["text"] and "/swapfile" in advice["zram_priority"]["text"]
 
 
+# Read by hand from the captures' /sys/block/zram0 and /proc/swaps (not with the module's parsers).
+ZRAM_CAPTURED = {
+    "deb12": {
+        "name": "zram0",
+        "path": "/dev/zram0",
+        "disksize": 268435456,
+        "algorithm": "zstd",
+        "algorithms": ["lzo", "lzo-rle", "lz4", "lz4hc", "zstd"],
+        "active": True,
+        "priority": 100,
+        "orig_data_size": 263438336,
+        "compr_data_size": 2511393,
+        "mem_used_total": 3878912,
+        "mem_limit": 0,
+        "mem_used_max": 4583424,
+        "same_pages": 20,
+        "pages_compacted": 20,
+        "huge_pages": 9,
+        "huge_pages_since": 33,
+        "compression_ratio": 104.9,
+    },
+    "deb13": {
+        "name": "zram0",
+        "path": "/dev/zram0",
+        "disksize": 268435456,
+        "algorithm": "zstd",
+        "algorithms": ["lz4", "lz4hc", "zstd", "deflate"],
+        "active": True,
+        "priority": 100,
+        "orig_data_size": 4096,
+        "compr_data_size": 58,
+        "mem_used_total": 20480,
+        "mem_limit": 0,
+        "mem_used_max": 200704,
+        "same_pages": 0,
+        "pages_compacted": 0,
+        "huge_pages": 0,
+        "huge_pages_since": 12,
+        "compression_ratio": 70.62,
+    },
+    "devhost": {
+        "name": "zram0",
+        "path": "/dev/zram0",
+        "disksize": 0,
+        "algorithm": "lzo-rle",
+        "algorithms": ["lzo-rle", "lzo", "lz4"],
+        "active": False,
+        "priority": None,
+        "orig_data_size": 0,
+        "compr_data_size": 0,
+        "mem_used_total": 0,
+        "mem_limit": 0,
+        "mem_used_max": 0,
+        "same_pages": 0,
+        "pages_compacted": 0,
+        "huge_pages": 0,
+        "huge_pages_since": 0,
+        "compression_ratio": None,
+    },
+}
+
+
+@pytest.mark.parametrize("source", sorted(ZRAM_CAPTURED))
+def test_zram_devices_are_what_the_capture_says(source):
+    zram = _facts.collect(["zram"], root=root_of(source))["zram"]
+    assert zram["devices"] == [ZRAM_CAPTURED[source]]
+    expected = ZRAM_CAPTURED[source]
+    assert zram["total_disksize"] == expected["disksize"]
+    assert zram["total_orig_data_size"] == expected["orig_data_size"]
+    assert zram["total_mem_used"] == expected["mem_used_total"]
+
+
 def test_zram_above_disk_swap_is_fine(tmp_path):
     swaps = "/swapfile file 1000 0 5\n/dev/zram0 partition 1000 0 100\n"
     _summary, advice = synthetic(tmp_path, swaps=swaps)
@@ -285,4 +357,5 @@ def test_zswap_in_front_of_zram(tmp_path):
     _summary, advice = synthetic(tmp_path, swaps="/dev/zram0 partition 1024 4 100\n")
     assert set(advice) == {"zswap_with_zram"}
     zram = _facts.collect(["zram"], root=str(tmp_path))["zram"]["devices"][0]
-    assert zram["compression_ratio"] == 4.0 and zram["huge_pages_since"] is None and zram["swap_priority"] == 100
+    assert zram["compression_ratio"] == 4.0 and zram["huge_pages_since"] is None and zram["priority"] == 100
+    assert zram["active"] is True and "swap" not in zram and "swap_priority" not in zram

@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from ansible_collections.memwise.linux.plugins.module_utils import _procfs, _zram
+from ansible_collections.memwise.linux.plugins.module_utils import _mounts, _procfs, _zram
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
-from ...conftest import read_fixture
+from ...conftest import FIXTURES, read_fixture
 
 DEB13 = "zram/deb13"
 # MemTotal of the Debian 13 VM the captures come from (990564 kB).
@@ -77,7 +79,9 @@ def test_device_state_of_an_active_swap():
     assert state["active"] and state["initialised"] and not state["mounted"]
     assert (state["disksize"], state["algorithm"], state["priority"]) == (GIB, "lz4", 60)
     assert state["size"] == GIB - 4096 and state["used"] == 0
-    assert state["compression_ratio"] is None  # only the swap header is stored
+    assert state["path"] == "/dev/zram0" and state["algorithms"] == ["lz4", "lz4hc", "zstd", "deflate"]
+    # only the swap header is stored: 4096 bytes in 69, as mm_stat says
+    assert (state["orig_data_size"], state["compr_data_size"], state["compression_ratio"]) == (4096, 69, 59.36)
 
 
 def test_device_state_ratio_when_pages_are_swapped():
@@ -92,15 +96,106 @@ def test_device_state_ratio_when_pages_are_swapped():
 
 
 def test_device_state_of_a_missing_and_a_mounted_device():
-    assert _zram.device_state("zram3", {"disksize": None}, []) == {
-        "name": "zram3",
-        "exists": False,
-        "initialised": False,
-        "active": False,
-    }
+    missing = _zram.device_state("zram3", {"disksize": None}, [])
+    assert (missing["exists"], missing["initialised"], missing["active"]) == (False, False, False)
+    assert missing["disksize"] is None and missing["algorithms"] == [] and missing["compression_ratio"] is None
     files = {"disksize": "1048576\n", "comp_algorithm": "[lz4] zstd\n", "mm_stat": "0 0 0 0 0 0 0 0 0"}
-    state = _zram.device_state("zram1", files, [], mounts="/dev/zram1 /tmp ext2 rw 0 0\n")
+    mounted = _mounts.sources(_mounts.parse("/dev/zram1 /tmp ext2 rw 0 0\n", "/proc/mounts"))
+    state = _zram.device_state("zram1", files, [], mounted)
     assert state["mounted"] and state["initialised"] and not state["active"]
+    assert _zram.device_state("zram1", files, [], mounted, holders=["dm-0"])["holders"]
+
+
+def reader(root):
+    """``read`` and ``listdir`` below a capture root, as memory_facts and the zram module pass them."""
+
+    def read(path):
+        return _procfs.read_text(path, root)[0]
+
+    def listdir(path):
+        full = os.path.join(root, path.lstrip("/"))
+        return sorted(os.listdir(full)) if os.path.isdir(full) else None
+
+    return read, listdir
+
+
+def test_read_devices_of_the_debian_12_capture():
+    devices = _zram.read_devices(*reader(os.path.join(FIXTURES, "deb12", "root")))
+    assert list(devices) == ["zram0"]
+    zram0 = devices["zram0"]
+    # /sys/block/zram0 and /proc/swaps of the capture, read by hand
+    assert _zram.report(zram0) == {
+        "name": "zram0",
+        "path": "/dev/zram0",
+        "disksize": 268435456,
+        "algorithm": "zstd",
+        "active": True,
+        "priority": 100,
+        "size": 262140 * 1024,
+        "used": 257260 * 1024,
+        "compression_ratio": 104.9,
+    }
+    assert _zram.fact(zram0)["algorithms"] == ["lzo", "lzo-rle", "lz4", "lz4hc", "zstd"]
+    assert list(_zram.fact(zram0)) == list(_zram.FACT_KEYS)
+
+
+def test_read_devices_without_zram():
+    assert _zram.read_devices(lambda path: None, lambda path: None) == {}
+
+
+def test_fresh_devices_are_what_modprobe_creates():
+    fresh = _zram.fresh_devices(2)
+    assert list(fresh) == ["zram0", "zram1"]
+    assert all(d["exists"] and not d["initialised"] and not d["active"] for d in fresh.values())
+
+
+# ---------------------------------------------------------------- algorithms without loading zram
+
+
+def offline(files, dirs=None):
+    dirs = dirs or {}
+    return _zram.offline_algorithms(files.get, dirs.get)
+
+
+def test_offline_algorithms_from_the_612_kernel_config():
+    config = (
+        "CONFIG_ZRAM=m\nCONFIG_ZRAM_BACKEND_LZ4=y\nCONFIG_ZRAM_BACKEND_LZ4HC=y\nCONFIG_ZRAM_BACKEND_ZSTD=y\n"
+        "CONFIG_ZRAM_BACKEND_DEFLATE=y\n# CONFIG_ZRAM_BACKEND_842 is not set\n# CONFIG_ZRAM_BACKEND_LZO is not set\n"
+    )
+    files = {"/proc/sys/kernel/osrelease": "6.12.117+deb13-amd64\n", "/boot/config-6.12.117+deb13-amd64": config}
+    # what the Debian 13 VM's comp_algorithm lists (tests/unit/fixtures/zram/deb13/comp_algorithm_default)
+    assert offline(files) == (["lz4", "lz4hc", "zstd", "deflate"], "/boot/config-6.12.117+deb13-amd64")
+
+
+def test_offline_algorithms_of_an_older_kernel_from_crypto_modules():
+    files = {
+        "/proc/sys/kernel/osrelease": "6.1.0-50-amd64\n",
+        "/boot/config-6.1.0-50-amd64": "CONFIG_ZRAM=m\nCONFIG_ZRAM_DEF_COMP_LZORLE=y\n",
+        "/proc/crypto": "name         : lzo-rle\ndriver       : lzo-rle-scomp\n\nname         : sha256\n",
+        "/lib/modules/6.1.0-50-amd64/modules.builtin": "kernel/crypto/lzo.ko\nkernel/crypto/lzo-rle.ko\n",
+    }
+    dirs = {"/lib/modules/6.1.0-50-amd64/kernel/crypto": ["lz4.ko", "lz4hc.ko", "zstd.ko", "sha3_generic.ko"]}
+    algorithms, source = offline(files, dirs)
+    # what the Debian 12 VM's comp_algorithm lists (tests/unit/fixtures/zram/deb12/comp_algorithm_default)
+    assert algorithms == ["lzo", "lzo-rle", "lz4", "lz4hc", "zstd"]
+    assert source.startswith("/proc/crypto, /lib/modules/6.1.0-50-amd64/kernel/crypto")
+
+
+def test_offline_algorithms_of_the_dev_host_capture():
+    read, listdir = reader(os.path.join(FIXTURES, "devhost", "root"))
+    algorithms, source = _zram.offline_algorithms(read, listdir)
+    assert source == "/proc/crypto" and "lzo-rle" in algorithms and "lzo" in algorithms
+
+
+def test_offline_algorithms_when_nothing_tells():
+    algorithms, why = offline({})
+    assert algorithms is None and "/proc/crypto" in why
+
+
+def test_validate_names_the_offline_source():
+    params = {"size": "1G", "max_size": None, "algorithm": "lzo", "priority": 5, "devices": 1}
+    with pytest.raises(MemwiseError, match=r"algorithm: 'lzo' is not one this kernel offers for zram \(/boot/config-x"):
+        _zram.validate(params, ["lz4"], "/boot/config-x")
 
 
 # ---------------------------------------------------------------- options
@@ -388,8 +483,8 @@ def test_files_plan_unit_removes_only_its_own_generator_file():
         (texts(default=read_fixture(DEB13, "zram-generator.conf.debian-default"), generator=True), "no devices"),
         # Debian 12: the package's default is the /etc file itself; once it is ours, absent removes it
         (texts(conf=_zram.render_generator(spec()), generator=True), None),
-        # a file someone else wrote is left alone
-        (texts(conf="[zram0]\n", generator=True), "[zram0]\n"),
+        # a file someone else wrote keeps its section, which no longer sets a device up
+        (texts(conf="[zram0]\n", generator=True), "[zram0]\nzram-size = 0\n"),
         # without the generator nothing is written
         (texts(), None),
     ],
@@ -403,14 +498,113 @@ def test_files_plan_absent(given, conf_after):
         assert plan[_zram.GENERATOR_CONF][1] == conf_after
 
 
-def test_diff_shows_devices_and_changed_files():
-    before = {"zram0": {"active": False, "algorithm": None, "disksize": None, "priority": None}}
-    after = {"zram0": {"active": True, "algorithm": "zstd", "disksize": GIB, "priority": 100}}
-    result = _zram.diff(before, after, {"a": (None, "text\n"), "b": ("same", "same")})
-    assert result[0]["before"] == "zram0: active=False algorithm=None disksize=None priority=None\n"
-    assert result[0]["after"] == "zram0: active=True algorithm=zstd disksize=1073741824 priority=100\n"
+# An administrator's file: a writeback device for zram0, a compressed file system on zram1.
+ADMIN = """\
+# zram for the build hosts (ops ticket 4711)
+[zram0]
+writeback-device = /dev/disk/by-partlabel/zram-wb
+compression-algorithm = lzo-rle
+
+[zram1]
+mount-point = /var/compressed
+options = X-mount.mode=1777
+"""
+
+
+def foreign_lines(text):
+    """The lines of ADMIN that are not the module's keys, in order."""
+    own = ("zram-size", "compression-algorithm", "swap-priority")
+    return [line for line in text.splitlines() if line.split("=")[0].strip() not in own and "memwise" not in line]
+
+
+def test_files_plan_merges_into_an_administrators_file_and_keeps_every_foreign_line():
+    plan = _zram.files_plan("present", spec(), GIB, "generator", texts(conf=ADMIN, generator=True))
+    before, after = plan[_zram.GENERATOR_CONF]
+    assert before == ADMIN
+    assert after == ADMIN.replace(
+        "compression-algorithm = lzo-rle\n",
+        "compression-algorithm = zstd\nzram-size = ram * 50 / 100\nswap-priority = 100\n",
+    )
+    assert foreign_lines(after) == foreign_lines(ADMIN)
+    assert _zram.generator_devices(after) == ["zram0"] and not _zram.ours(after)
+    # a second run changes nothing
+    assert _zram.files_plan("present", spec(), GIB, "generator", texts(conf=after, generator=True))[
+        _zram.GENERATOR_CONF
+    ] == (after, after)
+
+
+def test_files_plan_absent_keeps_the_administrators_lines_and_disables_the_device():
+    present = _zram.merge_generator(ADMIN, spec())
+    plan = _zram.files_plan("absent", spec(), None, "none", texts(conf=present, generator=True))
+    after = plan[_zram.GENERATOR_CONF][1]
+    assert after == ADMIN.replace("compression-algorithm = lzo-rle\n", "zram-size = 0\n")
+    assert foreign_lines(after) == foreign_lines(ADMIN)
+    assert _zram.generator_devices(after) == []  # zram-generator discards a device of size 0
+    assert _zram.merge_generator(after, None) == after
+    again = _zram.merge_generator(after, spec())
+    assert foreign_lines(again) == foreign_lines(ADMIN) and _zram.parse_generator(again) == _zram.parse_generator(
+        present
+    )
+
+
+def test_a_section_the_module_added_goes_again_with_its_marker():
+    admin = "[zram1]\nmount-point = /var/compressed\n"
+    present = _zram.merge_generator(admin, spec(devices=1))
+    assert present.startswith(admin + "\n# memwise.linux.zram added [zram0]")
+    assert _zram.parse_generator(present)["zram0"]["swap-priority"] == "100"
+    assert _zram.merge_generator(present, None) == admin
+
+
+def test_fewer_devices_retire_the_others():
+    two = _zram.merge_generator("[zram1]\nzram-size = 512\noptions = discard\n", spec(devices=2))
+    one = _zram.merge_generator(two, spec(devices=1))
+    assert _zram.generator_devices(one) == ["zram0"]
+    assert "[zram1]\noptions = discard\nzram-size = 0\n" in one
+
+
+def test_a_file_system_section_is_never_made_swap():
+    with pytest.raises(
+        MemwiseError, match=r"^zram1: a file-system device \(mount-point or fs-type\) in .*nothing changed"
+    ):
+        _zram.files_plan("present", spec(devices=2), GIB, "generator", texts(conf=ADMIN, generator=True))
+
+
+def test_merge_keeps_a_file_without_final_newline_and_comments_in_sections():
+    text = "[zram0]\n; a comment\nswap-priority = 5"
+    assert _zram.merge_generator(text, spec()) == (
+        "[zram0]\n; a comment\nswap-priority = 100\nzram-size = ram * 50 / 100\ncompression-algorithm = zstd\n"
+    )
+
+
+def test_settings_and_diff_show_the_settings_that_move_and_changed_files():
+    before = {"zram0": _zram.fresh_devices(1)["zram0"]}
+    after = _zram.predicted({"zram0": "create"}, spec(), before, GIB)
+    conf = _zram.render_generator(spec())
+    settings = _zram.settings(
+        before, after, _zram.file_values(_zram.GENERATOR_CONF, None), _zram.file_values(_zram.GENERATOR_CONF, conf)
+    )
+    assert settings == {
+        "zram0.disksize": {"live": {"before": None, "after": GIB}},
+        "zram0.algorithm": {"live": {"before": None, "after": "zstd"}, "file": {"before": None, "after": "zstd"}},
+        "zram0.priority": {"live": {"before": None, "after": 100}, "file": {"before": None, "after": 100}},
+        "zram0.active": {"live": {"before": False, "after": True}},
+    }
+    result = _zram.diff(settings, {"a": (None, "text\n"), "b": ("same", "same")})
+    assert result[0] == {
+        "before_header": "live /sys/block",
+        "after_header": "live /sys/block",
+        "before": "zram0.disksize = (unset)\nzram0.algorithm = (unset)\nzram0.priority = (unset)\nzram0.active = no\n",
+        "after": "zram0.disksize = 1073741824\nzram0.algorithm = zstd\nzram0.priority = 100\nzram0.active = yes\n",
+    }
     assert result[1] == {"before_header": "a", "after_header": "a", "before": "", "after": "text\n"}
     assert len(result) == 2
+
+
+def test_file_values_of_the_unit():
+    text = read_fixture(DEB13, "memwise-zram.service.lz4-1G")
+    assert _zram.file_values(_zram.UNIT_PATH, text) == {"zram0": {"algorithm": "lz4", "priority": 60}}
+    text = _zram.render_unit(spec(size="1G", devices=2, priority=-1), GIB // 2)
+    assert _zram.file_values(_zram.UNIT_PATH, text)["zram1"] == {"algorithm": "zstd", "priority": -1}
 
 
 # ---------------------------------------------------------------- Debian 12 (6.1, zram-generator 1.1.2)

@@ -25,6 +25,9 @@ from ...conftest import read_fixture
 DEB13 = "zram/deb13"
 ALGORITHMS = ["lz4", "lz4hc", "zstd", "deflate"]
 MEMINFO = read_fixture(DEB13, "meminfo").replace("MemAvailable:      32004 kB", "MemAvailable:     600000 kB")
+RELEASE = "6.12.117+deb13-amd64"
+# The Debian 13 kernel's zram backends (its /boot/config; no lzo, no 842).
+CONFIG = "CONFIG_ZRAM=m\n" + "".join("CONFIG_ZRAM_BACKEND_%s=y\n" % b for b in ("LZ4", "LZ4HC", "ZSTD", "DEFLATE"))
 
 
 class FakeKernel:
@@ -53,6 +56,8 @@ class FakeKernel:
             "/proc/swaps": self.proc_swaps,
             "/proc/meminfo": lambda: MEMINFO,
             "/proc/mounts": lambda: "/dev/vda / ext4 rw 0 0\n",
+            "/proc/sys/kernel/osrelease": lambda: RELEASE + "\n",
+            "/boot/config-" + RELEASE: lambda: CONFIG,
         }
         if path in proc:
             return proc[path]()
@@ -64,6 +69,12 @@ class FakeKernel:
             "mm_stat": lambda d: "4096 69 20480 0 20480 0 0 0 0\n" if d["disksize"] else "0 0 0 0 0 0 0 0 0\n",
         }
         return texts[key](device) if device is not None and key in texts else None
+
+    def listdir(self, path):
+        """Only the fake /sys/block exists; /lib/modules and the rest of the host are not read."""
+        if path == _zram.SYS_BLOCK or path.startswith(_zram.SYS_BLOCK + "/"):
+            return sorted(os.listdir(path)) if os.path.isdir(path) else None
+        return None
 
     def write(self, name, key, value):
         device = self.devices[name]
@@ -120,9 +131,10 @@ def host(tmp_path, monkeypatch):
     monkeypatch.setattr(_zram, "HOT_ADD", str(tmp_path / "hot_add"))
     monkeypatch.setattr(zram, "SYSTEMD_RUNNING", str(tmp_path))
     monkeypatch.setattr(zram, "_read", kernel.text)
+    monkeypatch.setattr(zram, "_listdir", kernel.listdir)
     monkeypatch.setattr(zram, "hot_add", lambda: kernel.add("zram%d" % len(kernel.devices)))
     monkeypatch.setattr(
-        zram.Apply, "write", lambda self, name, key, value, retry_busy=False: kernel.write(name, key, value)
+        zram.Devices, "write", lambda self, name, key, value, retry_busy=False: kernel.write(name, key, value)
     )
     monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda self, name, required=False: "/usr/bin/" + name)
     monkeypatch.setattr(
@@ -157,18 +169,36 @@ def test_check_then_apply_then_no_change_with_the_own_unit(capsys, host):
     rc, check = run_module(capsys, args, check_mode=True, diff=True)
     assert rc == 0 and check["changed"] and check["persistence"] == "unit"
     assert host.swaps == {} and files(host) == {_zram.GENERATOR_CONF: None, _zram.UNIT_PATH: None}
-    assert check["config_text"] == read_fixture(DEB13, "memwise-zram.service.lz4-1G")
-    assert check["diff"][0]["after"] == "zram0: active=True algorithm=lz4 disksize=1073741824 priority=60\n"
+    assert check["file_text"] == read_fixture(DEB13, "memwise-zram.service.lz4-1G")
+    assert check["path"] == _zram.UNIT_PATH and check["backup_file"] is None
+    assert check["diff"][0]["after"] == (
+        "zram0.disksize = 1073741824\nzram0.algorithm = lz4\nzram0.priority = 60\nzram0.active = yes\n"
+    )
+    assert check["settings"]["zram0.priority"] == {
+        "live": {"before": None, "after": 60},
+        "file": {"before": None, "after": 60},
+    }
+    assert check["changed_settings"] == ["zram0.disksize", "zram0.algorithm", "zram0.priority", "zram0.active"]
+    assert check["actions"][0] == "modprobe zram num_devices=1"
     rc, applied = run_module(capsys, args)
     assert rc == 0
-    for key in ("changed", "actions", "before", "after", "devices", "persistence", "config_path", "config_text"):
+    for key in ("changed", "actions", "settings", "changed_settings", "persistence", "path", "file_text"):
         assert applied[key] == check[key], key
+    assert [d["size"] for d in applied["devices"]] == [d["size"] for d in check["devices"]]
+    assert applied["devices"][0]["path"] == "/dev/zram0" and applied["devices"][0]["active"] is True
     assert host.swaps == {"zram0": (60, 0)} and host.devices["zram0"] == {"algorithm": "lz4", "disksize": 1 << 30}
-    assert files(host)[_zram.UNIT_PATH] == check["config_text"]
+    assert files(host)[_zram.UNIT_PATH] == check["file_text"]
     assert ["systemctl", "enable", "memwise-zram.service"] in host.calls
     host.run = _enabled(host.run)
     rc, again = run_module(capsys, args)
-    assert rc == 0 and not again["changed"] and again["actions"] == []
+    assert rc == 0 and not again["changed"] and again["actions"] == [] and again["changed_settings"] == []
+
+
+def test_size_and_max_size_take_bytes_as_integers(capsys, host):
+    rc, check = run_module(capsys, {"size": 1 << 30, "algorithm": "lz4"}, check_mode=True)
+    assert rc == 0 and check["settings"]["zram0.disksize"]["live"]["after"] == 1 << 30
+    rc, check = run_module(capsys, {"size": "50%", "max_size": 1 << 28}, check_mode=True)
+    assert rc == 0 and check["settings"]["zram0.disksize"]["live"]["after"] == 1 << 28
 
 
 def _enabled(run):
@@ -212,11 +242,27 @@ def test_bad_input_fails_and_changes_nothing(capsys, host, args, message):
     assert not any(c[0] in ("swapon", "mkswap", "systemctl") for c in host.calls)
 
 
-def test_check_mode_unloads_the_zram_module_it_loaded(capsys, host):
+def test_check_mode_never_loads_the_zram_module(capsys, host):
     rc, check = run_module(capsys, {"size": "1G"}, check_mode=True)
     assert rc == 0 and check["changed"]
-    assert host.calls[0] == ["modprobe", "zram", "num_devices=1"] and ["modprobe", "-r", "zram"] in host.calls
+    assert not any(c[0] == "modprobe" for c in host.calls), host.calls
     assert host.devices == {} and host.swaps == {}
+    assert check["actions"][0] == "modprobe zram num_devices=1"  # what the real run will do
+
+
+def test_check_mode_refuses_an_algorithm_the_kernel_config_lacks_without_loading(capsys, host):
+    rc, result = run_module(capsys, {"algorithm": "lzo"}, check_mode=True)
+    assert rc == 1 and "algorithm: 'lzo' is not one this kernel offers for zram (/boot/config-" in result["msg"]
+    assert host.calls == [] and host.devices == {}
+
+
+def test_check_mode_accepts_an_algorithm_it_cannot_check_with_a_warning(capsys, host, monkeypatch):
+    monkeypatch.setattr(zram, "_read", lambda path: None if path.startswith("/boot/") else host.text(path))
+    warnings = []
+    monkeypatch.setattr(AnsibleModule, "warn", lambda self, text: warnings.append(text))
+    rc, check = run_module(capsys, {"algorithm": "lzo"}, check_mode=True)
+    assert rc == 0 and check["changed"] and not any(c[0] == "modprobe" for c in host.calls)
+    assert "the real run checks it against comp_algorithm and changes nothing" in warnings[0]
 
 
 def test_check_mode_keeps_a_zram_module_that_was_loaded(capsys, host):
@@ -226,7 +272,7 @@ def test_check_mode_keeps_a_zram_module_that_was_loaded(capsys, host):
     assert list(host.devices) == ["zram0"]
 
 
-def test_an_algorithm_the_kernel_lacks_unloads_the_module_again(capsys, host):
+def test_a_real_run_with_an_algorithm_the_kernel_lacks_unloads_the_module_again(capsys, host):
     rc, result = run_module(capsys, {"algorithm": "nosuch"})
     assert rc == 1 and "nothing changed" in result["msg"]
     assert host.calls == [["modprobe", "zram", "num_devices=1"], ["modprobe", "-r", "zram"]]
@@ -255,8 +301,9 @@ def test_failure_rolls_back_the_device_and_the_unit(capsys, host):
     rc, result = run_module(capsys, {"size": "2G", "algorithm": "zstd", "priority": 60})
     assert rc == 1
     assert result["msg"] == (
-        "zram0: writing 2147483648 to disksize failed: Cannot allocate memory; rolled back: reset zram0, restored "
-        "%s, zram0 set up again as before (lz4, 1073741824 bytes, priority 60)" % _zram.UNIT_PATH
+        "zram0: writing 2147483648 to disksize failed: Cannot allocate memory; undone: reset zram0, disabled "
+        "memwise-zram.service again, restored %s, systemd reloaded, zram0 set up again as before "
+        "(lz4, 1073741824 bytes, priority 60)" % _zram.UNIT_PATH
     )
     assert files(host) == before
     assert host.swaps == {"zram0": (60, 0)} and host.devices["zram0"] == {"algorithm": "lz4", "disksize": 1 << 30}
@@ -268,9 +315,10 @@ def test_absent_removes_devices_and_unit(capsys, host):
     rc, check = run_module(capsys, {"state": "absent"}, check_mode=True)
     assert rc == 0 and check["changed"] and set(host.swaps) == {"zram0", "zram1"}
     rc, result = run_module(capsys, {"state": "absent"})
-    assert rc == 0 and result["actions"] == check["actions"] and result["after"] == check["after"]
+    assert rc == 0 and result["actions"] == check["actions"] and result["settings"] == check["settings"]
+    assert result["settings"]["zram1.active"] == {"live": {"before": True, "after": False}}
     assert host.swaps == {} and files(host) == {_zram.GENERATOR_CONF: None, _zram.UNIT_PATH: None}
-    assert result["devices"] == [] and result["persistence"] == "none"
+    assert result["devices"] == [] and result["persistence"] == "none" and result["path"] is None
     rc, again = run_module(capsys, {"state": "absent"})
     assert rc == 0 and not again["changed"]
 
@@ -280,13 +328,59 @@ def test_absent_with_the_package_default_writes_a_file_without_devices(capsys, h
     with open(_zram.GENERATOR_DEFAULT_CONF, "w", encoding="utf-8") as handle:
         handle.write(read_fixture(DEB13, "zram-generator.conf.debian-default"))
     rc, result = run_module(capsys, {"state": "absent"})
-    assert rc == 0 and result["config_path"] == _zram.GENERATOR_CONF
-    assert files(host)[_zram.GENERATOR_CONF] == _zram.render_generator(None)
+    assert rc == 0 and result["path"] == _zram.GENERATOR_CONF
+    assert files(host)[_zram.GENERATOR_CONF] == _zram.render_generator(None) == result["file_text"]
 
 
 def test_persist_false_leaves_files_alone(capsys, host):
     rc, result = run_module(capsys, {"persist": False, "priority": -1})
-    assert rc == 0 and result["persistence"] == "none" and result["config_path"] is None
+    assert rc == 0 and result["persistence"] == "none" and result["path"] is None and result["file_text"] is None
     assert host.swaps == {"zram0": (-2, 0)} and files(host) == {_zram.GENERATOR_CONF: None, _zram.UNIT_PATH: None}
     rc, again = run_module(capsys, {"persist": False, "priority": -1})
     assert rc == 0 and not again["changed"]
+
+
+# An administrator's generator file: a writeback device for zram0, a compressed /var/compressed on zram1.
+ADMIN = """\
+# zram for the build hosts
+[zram0]
+writeback-device = /dev/disk/by-partlabel/zram-wb
+
+[zram1]
+mount-point = /var/compressed
+"""
+
+
+def _admin_host(host):
+    open(_zram.GENERATOR, "w").close()
+    with open(_zram.GENERATOR_CONF, "w", encoding="utf-8") as handle:
+        handle.write(ADMIN)
+
+
+def test_generator_keeps_an_administrators_file_and_backs_it_up(capsys, host):
+    _admin_host(host)
+    rc, check = run_module(capsys, {"size": "50%", "max_size": "4G", "backup": True}, check_mode=True)
+    assert rc == 0 and check["backup_file"] is None and _zram_text(_zram.GENERATOR_CONF) == ADMIN
+    assert "back up %s" % _zram.GENERATOR_CONF in check["actions"]
+    rc, result = run_module(capsys, {"size": "50%", "max_size": "4G", "backup": True})
+    assert rc == 0 and result["changed"] and result["file_text"] == check["file_text"]
+    text = _zram_text(_zram.GENERATOR_CONF)
+    assert text == ADMIN.replace(
+        "zram-wb\n",
+        "zram-wb\nzram-size = min(ram * 50 / 100, 4096)\ncompression-algorithm = zstd\nswap-priority = 100\n",
+    )
+    with open(result["backup_file"], encoding="utf-8") as handle:
+        assert handle.read() == ADMIN
+    assert host.swaps == {"zram0": (100, 0)}
+    rc, absent = run_module(capsys, {"state": "absent"})
+    assert rc == 0 and absent["path"] == _zram.GENERATOR_CONF and absent["backup_file"] is None
+    assert _zram_text(_zram.GENERATOR_CONF) == ADMIN.replace("zram-wb\n", "zram-wb\nzram-size = 0\n")
+    assert host.swaps == {}
+
+
+def test_generator_refuses_to_make_an_administrators_file_system_device_swap(capsys, host):
+    _admin_host(host)
+    rc, result = run_module(capsys, {"size": "1G", "devices": 2})
+    assert rc == 1 and result["msg"].startswith("zram1: a file-system device (mount-point or fs-type)")
+    assert _zram_text(_zram.GENERATOR_CONF) == ADMIN and host.swaps == {}
+    assert ["modprobe", "-r", "zram"] in host.calls  # loaded to read the algorithms, unloaded again

@@ -20,11 +20,13 @@ description:
     P(memwise.linux.hardened_units#role) prints its summary and decides
     whether to fail the play with it.
   - "The status of a unit is one of: V(unchanged) (the drop-in already held the settings), V(changed), V(would change)
-    (check mode), V(rolled back) (the module undid the change: the service broke or the exposure stayed above the
-    limit), V(above limit) (the exposure, or in check mode the predicted exposure, is above the limit), V(failed)
-    (any other failure: bad input, unknown unit, no systemd) or V(skipped)."
+    (check mode), V(rolled back) (the module undid the change: the service broke, did not stay up, or the measured
+    exposure stayed above the limit), V(above limit) (the exposure, or the predicted exposure, is above the limit:
+    the module's gate refused the change before writing anything, or check mode predicts so), V(failed) (any other
+    failure: bad input, unknown unit, no systemd) or V(skipped)."
   - The limit of a unit is the O(memwise.linux.unit_hardening#module:max_exposure) the module was called with
-    (from the result's C(invocation)), else the C(max_exposure) of the loop item, else none.
+    (from the result's C(invocation)), else the C(max_exposure) of the loop item, else none. A V(absent) unit has
+    none (the module applies no limit to a removal).
   - The loop item is the loop variable of the task (C(item) unless C(loop_control.loop_var) renamed it); when it is
     a dictionary its C(unit) names the unit, when it is a string it is the unit.
 positional: output
@@ -37,11 +39,15 @@ options:
     description:
       - V(rows) returns a list of dictionaries (see RV(_value)).
       - V(lines) returns the lines of a plain-text table with a header line, for M(ansible.builtin.debug).
+      - V(problems) returns the RV(_value[].summary) of every unit that is not RV(_value[].ok), for a failure
+        message.
     type: str
-    choices: [rows, lines]
+    choices: [rows, lines, problems]
     default: rows
 seealso:
   - module: memwise.linux.unit_hardening
+  - plugin: memwise.linux.hardening_report
+    plugin_type: filter
 """
 
 EXAMPLES = r"""
@@ -74,6 +80,7 @@ _value:
     - With O(output=rows), one dictionary per loop item, in loop order.
     - With O(output=lines), the lines (strings) of a table with the columns UNIT, PROFILE, EXPOSURE (before -> after,
       C(predicted) in check mode), ROLLED BACK, STATUS and REASON (its first line, shortened to 160 characters).
+    - With O(output=problems), the summaries (strings) of the units that are not RV(_value[].ok).
   type: list
   elements: raw
   contains:
@@ -145,9 +152,11 @@ def _status(result, after, limit, predicted):
         return "skipped", None
     if result.get("rolled_back"):
         return "rolled back", result.get("reason") or result.get("msg") or "rolled back"
+    above = limit is not None and after is not None and after > limit
     if result.get("failed"):
-        return "failed", str(result.get("msg") or "failed without a message")
-    if limit is not None and after is not None and after > limit:
+        # a failure with the exposure above the limit is the module's gate: nothing was changed
+        return ("above limit" if above else "failed"), str(result.get("msg") or "failed without a message")
+    if above:
         return "above limit", "%sexposure %.1f is above max_exposure %.1f" % (
             "predicted " if predicted else "",
             after,
@@ -168,13 +177,15 @@ def _row(result):
     exposure = result.get("exposure") if isinstance(result.get("exposure"), Mapping) else {}
     before, after = _number(exposure.get("before")), _number(exposure.get("after"))
     predicted = bool(exposure.get("predicted"))
+    state = args.get("state") or item.get("state") or "present"
     limit = _number(args["max_exposure"] if "max_exposure" in args else item.get("max_exposure"))
+    limit = limit if state == "present" else None
     status, reason = _status(result, after, limit, predicted)
     unit = str(args.get("unit") or item.get("unit") or "?")
     return {
         "unit": unit,
         "profile": args.get("profile") or item.get("profile") or PROFILE_DEFAULT,
-        "state": args.get("state") or item.get("state") or "present",
+        "state": state,
         "before": before,
         "after": after,
         "predicted": predicted,
@@ -216,9 +227,11 @@ def hardening_table(results, output="rows"):
         results = results["results"]
     if not isinstance(results, (list, tuple)):
         _fail("the input must be a list of loop results, got %s" % type(results).__name__)
-    if output not in ("rows", "lines"):
-        _fail("output %r is not one of rows, lines" % (output,))
+    if output not in ("rows", "lines", "problems"):
+        _fail("output %r is not one of rows, lines, problems" % (output,))
     rows = [_row(result) for result in results]
+    if output == "problems":
+        return [row["summary"] for row in rows if not row["ok"]]
     return rows if output == "rows" else [line.rstrip() for line in _lines(rows)]
 
 

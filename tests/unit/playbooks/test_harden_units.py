@@ -6,7 +6,9 @@ The role's control flow without VMs: a unit with a bad address (the action plugi
 controller) and a unit the module cannot handle here (no such unit, or no systemd as PID 1) must not
 stop the loop; the table lists both, the report file holds both, and the play fails at the end naming
 both, or succeeds with ``hardened_units_fail_on_exposure: false``. A bad role input (an entry without
-``unit``) is refused by the argument specs before any unit is touched. The real behaviour (restart,
+``unit``) is refused by the argument specs before any unit is touched. The play runs in serial
+batches: a failed host stops the rollout before the next batch (``memwise_serial``,
+``memwise_max_fail_percentage``). The real behaviour (restart,
 rollback, exposure) is proven on Debian VMs by the Molecule scenario hardened_units.
 """
 
@@ -33,9 +35,10 @@ def _ansible_playbook():
     return beside if os.path.exists(beside) else shutil.which("ansible-playbook")
 
 
-def _run(cwd, variables):
+def _run(cwd, variables, hosts=("localhost",)):
     localhost = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    (cwd / "inventory.yml").write_text(json.dumps({"all": {"hosts": {"localhost": localhost}}}), encoding="utf-8")
+    inventory = {"all": {"hosts": {host: localhost for host in hosts}}}
+    (cwd / "inventory.yml").write_text(json.dumps(inventory), encoding="utf-8")
     (cwd / "units.json").write_text(json.dumps(variables), encoding="utf-8")
     env = dict(os.environ)
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, ".build", "collections"))
@@ -96,3 +99,32 @@ def test_bad_role_input_is_refused_before_any_unit(tmp_path):
     assert "Validating arguments against arg spec 'main'" in proc.stdout
     assert "missing required arguments: unit found in hardened_units_units" in proc.stdout
     assert "Harden each unit" not in proc.stdout
+
+
+def test_a_failed_batch_stops_the_rollout(tmp_path):
+    """Two hosts, one per batch: the first fails, so the second is never touched (max_fail_percentage 0)."""
+    variables = {"hardened_units_units": UNITS[:1], "hardened_units_report_path": "report.json", "memwise_serial": 1}
+    proc = _run(tmp_path, variables, hosts=("first", "second"))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert re.search(r"^first +: .*failed=1", proc.stdout, re.MULTILINE), proc.stdout
+    assert not re.search(r"^second +:", proc.stdout, re.MULTILINE), proc.stdout
+    assert "NO MORE HOSTS LEFT" in proc.stdout
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert list(report) == ["first"]
+
+
+def test_batches_that_pass_continue_and_the_report_grows(tmp_path):
+    """Without fail_on_exposure no host fails: both batches run, and the second rewrites the report with both."""
+    variables = {
+        "hardened_units_units": UNITS[:1],
+        "hardened_units_report_path": "report.json",
+        "hardened_units_fail_on_exposure": False,
+        "memwise_serial": 1,
+    }
+    proc = _run(tmp_path, variables, hosts=("first", "second"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("PLAY [Harden systemd services]") == 2
+    for host in ("first", "second"):
+        assert re.search(r"^%s +: .*failed=0" % host, proc.stdout, re.MULTILINE), proc.stdout
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert list(report) == ["first", "second"]

@@ -16,7 +16,7 @@ from ansible_collections.memwise.linux.plugins.filter.hardening_table import har
 def _args(unit, **extra):
     args = dict(
         unit=unit, profile="baseline", properties={}, exclude=[], ip_allow=[], ip_deny=[], max_exposure=7.0,
-        health=None, restart=True, dropin_name="60-memwise-hardening", state="present",
+        health=None, settle=3.0, live=True, dropin_name="60-memwise-hardening", force=False, state="present",
     )  # fmt: skip
     args.update(extra)
     return {"module_args": args}
@@ -44,10 +44,11 @@ UNCHANGED = dict(
     item={"unit": "memwise-probe.service"},
 )
 ROLLED_BACK = {
-    "changed": True,
+    "changed": False,
     "failed": True,
-    "msg": "memwise-probe2.service: health check failed: nothing answers on 127.0.0.1:8082 (Connection refused); "
-    "rolled back: drop-in removed, systemd reloaded, service restarted and active again. Last journal lines: none",
+    "msg": "memwise-probe2.service: health check failed: nothing answers on 127.0.0.1:8082 (Connection refused) "
+    "(last journal lines: none); undone: memwise-probe2.service restarted under its previous sandbox and active, "
+    "removed /etc/systemd/system/memwise-probe2.service.d/60-memwise-hardening.conf",
     "exposure": {"before": 9.6, "after": 9.6, "predicted": False},
     "rolled_back": True,
     "reason": "health check failed: nothing answers on 127.0.0.1:8082 (Connection refused)",
@@ -64,6 +65,28 @@ BAD_ADDRESS = {
     "item": {"unit": "web.service", "ip_allow": ["10.0.0.300/8"], "max_exposure": 5.0},
     "ansible_loop_var": "item",
 }
+# The gate: the offline prediction is above the limit, nothing was written or restarted.
+GATED = {
+    "changed": False,
+    "failed": True,
+    "msg": "memwise-probe2.service: exposure 6.4 (predicted with systemd-analyze security --offline) is above "
+    "max_exposure 5.0; nothing changed (no drop-in written, no restart). Add settings for the largest remaining "
+    "exposures (PrivateNetwork= 0.5) in properties or a stricter profile, or raise max_exposure to 6.4",
+    "exposure": {"before": 9.6, "after": 6.4, "predicted": True},
+    "rolled_back": False,
+    "reason": None,
+    "restarted": False,
+    "invocation": _args("memwise-probe2.service", max_exposure=5.0),
+    "item": {"unit": "memwise-probe2.service", "max_exposure": 5.0},
+    "ansible_loop_var": "item",
+}
+# A removal: the exposure rises above the role's limit, which the module does not apply to it.
+REMOVED = dict(
+    HARDENED,
+    exposure={"before": 6.4, "after": 9.6, "predicted": False},
+    invocation=_args("memwise-probe.service", state="absent"),
+    item={"unit": "memwise-probe.service", "state": "absent"},
+)
 PREDICTED_HIGH = {
     "changed": True,
     "exposure": {"before": 9.6, "after": 8.2, "predicted": True},
@@ -135,6 +158,26 @@ def test_status(changes, status, reason):
     assert (row["status"], row["reason"], row["ok"]) == (status, reason, reason is None)
 
 
+def test_gate_refusal_is_above_limit_and_names_the_message():
+    row = hardening_table([GATED])[0]
+    assert (row["status"], row["ok"], row["rolled_back"], row["limit"]) == ("above limit", False, False, 5.0)
+    assert row["reason"] == GATED["msg"]
+
+
+def test_absent_units_have_no_limit():
+    row = hardening_table([REMOVED])[0]
+    assert (row["state"], row["limit"], row["status"], row["ok"]) == ("absent", None, "changed", True)
+
+
+def test_problems_are_the_summaries_of_the_units_not_ok():
+    problems = hardening_table([HARDENED, ROLLED_BACK, REMOVED, GATED], "problems")
+    assert problems == [
+        "memwise-probe2.service: rolled back (%s)" % ROLLED_BACK["reason"],
+        "memwise-probe2.service: above limit (%s)" % GATED["msg"],
+    ]
+    assert hardening_table([HARDENED, UNCHANGED], "problems") == []
+
+
 def test_renamed_loop_var_and_string_items():
     result = {k: v for k, v in UNCHANGED.items() if k not in ("item", "invocation")}
     result.update(ansible_loop_var="unit", unit="ssh.service")
@@ -166,7 +209,7 @@ def test_empty_loop():
     [
         (HARDENED, "rows", r"the input is a single task result, not a loop's \(it has no 'results'\)$"),
         ("memwise-probe.service", "rows", r"the input must be a list of loop results, got str$"),
-        ([HARDENED], "table", r"output 'table' is not one of rows, lines$"),
+        ([HARDENED], "table", r"output 'table' is not one of rows, lines, problems$"),
         (["memwise-probe.service"], "rows", r"every result must be a dictionary, got 'memwise-probe.service'$"),
     ],
 )

@@ -312,7 +312,9 @@ def main(argv=None):
         sys.exit("bench_sysctl: --target local, but /proc/sys is not writable here (%s)" % why)
     print("bench_sysctl: target %s (/proc/sys here: %s)" % (kind, why), flush=True)
     if kind == "local":
-        with tempfile.TemporaryDirectory(prefix="memwise-bench-sysctl-") as tmp:
+        # /var/tmp, not /tmp: memwise.linux.sysctl refuses a path on tmpfs (lost at reboot), and many
+        # workstations mount /tmp as tmpfs.
+        with tempfile.TemporaryDirectory(prefix="memwise-bench-sysctl-", dir="/var/tmp") as tmp:
             inventory = os.path.join(tmp, "inventory.ini")
             with open(inventory, "w") as handle:
                 handle.write("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)

@@ -437,7 +437,10 @@ class Hardening:
         except MemwiseError:
             pass
         if self.restart:
-            pid = self.ctl.facts(self.unit, ["MainPID"]).get("MainPID")
+            try:
+                pid = self.ctl.facts(self.unit, ["MainPID"]).get("MainPID")
+            except MemwiseError:
+                pid = None
             result["main_pid"]["after"] = int(pid) if pid and pid != "0" else None
         cause = exc.__cause__ if exc.__cause__ is not None else exc
         result.update(

@@ -616,7 +616,10 @@ def apply(ctl, plan, *, names, create, moved, page, result):
                 )
     except MemwiseError as exc:
         exc.details.update(
-            changed=False, actions=job.actions, path=plan.ours, file_text=_files.read_optional(plan.ours)
+            changed="could not undo" in str(exc),
+            actions=job.actions,
+            path=plan.ours,
+            file_text=_files.read_optional(plan.ours),
         )
         raise
     result["cgroup"], result["cgroup_unavailable"] = path, reason

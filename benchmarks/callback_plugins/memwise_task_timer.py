@@ -12,8 +12,9 @@ name: memwise_task_timer
 type: aggregate
 short_description: Record per-task, per-host wall times for memwise.linux benchmarks
 description:
-  - Writes a JSON list of C({task, host, seconds, changed, failed}) to the file named by
+  - Writes a JSON list of C({task, host, seconds, changed, failed, action, role, play}) to the file named by
     the E(MEMWISE_TIMER_OUT) environment variable when the play ends.
+  - The Molecule scenario memory_policy uses it too, to count the module tasks the role runs per host.
 author: memwise.linux contributors (@memwise)
 requirements:
   - enable in ansible.cfg or with E(ANSIBLE_CALLBACKS_ENABLED)
@@ -36,6 +37,10 @@ class CallbackModule(CallbackBase):
         super().__init__()
         self._started = {}
         self._records = []
+        self._play = None
+
+    def v2_playbook_on_play_start(self, play):
+        self._play = play.get_name()
 
     def v2_runner_on_start(self, host, task):
         self._started[(host.get_name(), task._uuid)] = time.monotonic()
@@ -51,6 +56,9 @@ class CallbackModule(CallbackBase):
                     "seconds": round(time.monotonic() - start, 4),
                     "changed": bool(result._result.get("changed")),
                     "failed": failed,
+                    "action": result._task.action,
+                    "role": result._task._role.get_name() if result._task._role else None,
+                    "play": self._play,
                 }
             )
 

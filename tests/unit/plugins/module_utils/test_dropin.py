@@ -63,8 +63,7 @@ def test_write_creates_the_directory_skips_equal_text_and_removes(unit_dir):
 def test_write_step_records_the_undo_and_its_hooks(unit_dir):
     path = str(unit_dir / "ssh.service.d" / "50-x.conf")
     journal, actions, seen = _transaction.Journal(), [], []
-    done, undone = (lambda: seen.append("done")), (lambda: seen.append("undone"))
-    hooks = {"actions": actions, "done": done, "undone": undone}
+    hooks = {"actions": actions, "done": lambda: seen.append("done"), "undone": lambda: seen.append("undone")}
     assert _dropin.write_step(journal, path, None, "new\n", **hooks) is True
     assert _dropin.write_step(journal, path, "new\n", "new\n", **hooks) is False
     assert seen == ["done"] and len(journal) == 1

@@ -258,7 +258,7 @@ def _shadows(module, wanted):
 
 
 def _live(module, settings):
-    """Whether keys are written live, whether /proc/sys is read-only, and the current values: validation."""
+    """Whether keys are written live and whether /proc/sys is read-only (refused here with on_readonly=fail)."""
     params = module.params
     live = params["live"] and params["state"] == "present"
     readonly = live and _sysctl.proc_sys_readonly()

@@ -148,6 +148,9 @@ options:
     choices: [present, absent]
     default: present
 notes:
+  - To harden many services with one limit, continuing past the ones that break and failing at the end, use the
+    role P(memwise.linux.hardened_units#role) (and the playbook C(memwise.linux.harden_units), which runs it in
+    serial batches).
   - Needs systemd as PID 1 and C(systemd-analyze). Only services are assessed by C(systemd-analyze security).
 seealso:
   - name: systemd.exec sandboxing
@@ -157,8 +160,6 @@ seealso:
     description: Live resource control (MemoryHigh, CPUWeight...) of the same units, without restarts.
   - module: memwise.linux.memory_facts
     description: Reads the host's memory state, systemd included.
-  - ref: ansible_collections.memwise.linux.hardened_units_role
-    description: Harden many services with one limit, continuing past the ones that break.
   - ref: ansible_collections.memwise.linux.docsite.unit_hardening
     description: The guide to hardening services without breaking them.
 """

@@ -106,6 +106,8 @@ options:
     choices: [present, absent]
     default: present
 notes:
+  - To sandbox the same services, measured and rolled back when they break, see M(memwise.linux.unit_hardening) and,
+    for many services at once, the role P(memwise.linux.hardened_units#role).
   - Needs systemd as PID 1 and cgroup v2 for the read-back of cgroup files (on cgroup v1 only C(systemctl show) is
     compared).
   - Only settings from the table are accepted, so a typo never lands in a unit file.
@@ -117,8 +119,6 @@ seealso:
     description: Sandboxing drop-ins for services, measured and rolled back when they break the service.
   - module: memwise.linux.memory_facts
     description: Reads the memory state the limits act on (pressure, cgroups, swap).
-  - ref: ansible_collections.memwise.linux.hardened_units_role
-    description: Harden many services with one limit, continuing past the ones that break.
   - ref: ansible_collections.memwise.linux.docsite.unit_resources
     description: The guide to live resource control.
 """

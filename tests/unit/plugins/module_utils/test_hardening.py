@@ -138,3 +138,25 @@ def test_offline_overrides_only_where_measured():
     assert _hardening.offline_overrides(values, 257) == ""
     assert _hardening.offline_overrides({"NoNewPrivileges": "yes"}, 252) == ""
     assert _hardening.offline_overrides({"ProtectHome": "no"}, 252) == ""
+
+
+def test_parse_dropin_reads_what_render_dropin_writes():
+    values = _hardening.desired("strict", {"ReadWritePaths": ["/var/lib/app"]}, [], {"IPAddressDeny": ["any"]}, 257)
+    text = _hardening.render_dropin(values)
+    assert _hardening.parse_dropin(text) == values
+    assert _hardening.parse_dropin(None) == {}
+    # only the [Service] section, only known settings, the last assignment wins
+    other = "[Unit]\nPrivateTmp=no\n[Service]\n# PrivateTmp=no\nPrivateTmp=no\nPrivateTmp=yes\nUser=app\n"
+    assert _hardening.parse_dropin(other) == {"PrivateTmp": "yes"}
+
+
+@pytest.mark.parametrize("source", ["deb12", "deb13"])
+def test_largest_exposures_from_the_captured_assessment(source):
+    checks = _hardening.parse_checks(read_fixture(source, "commands/security-ssh.service.json"))
+    largest = _hardening.largest_exposures(checks, 3)
+    assert len(largest) == 3
+    values = [float(text.rsplit(" ", 1)[1]) for text in largest]
+    assert values == sorted(values, reverse=True)
+    top = max(c["exposure"] or 0 for c in checks.values())
+    assert values[0] == top
+    assert _hardening.largest_exposures({}) == []

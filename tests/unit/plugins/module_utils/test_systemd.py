@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.memwise.linux.plugins.module_utils import _systemd
+from ansible_collections.memwise.linux.plugins.module_utils import _systemd, _unitctl
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 from ...conftest import read_fixture
@@ -283,3 +283,26 @@ def test_runtime_refused_properties_are_marked():
         ["MemoryPressureWatch", "MemoryPressureThresholdSec"]
         + ["StartupMemory" + s for s in ("Low", "High", "Max", "SwapMax", "ZSwapMax")]
     )
+
+
+@pytest.mark.parametrize(
+    ("now", "problem"),
+    [
+        ({"ActiveState": "active", "SubState": "running", "MainPID": "977", "NRestarts": "0"}, None),
+        (
+            {"ActiveState": "failed", "SubState": "failed", "MainPID": "0", "NRestarts": "0"},
+            "it is failed (failed), MainPID 977 became 0",
+        ),
+        (
+            {"ActiveState": "active", "SubState": "running", "MainPID": "981", "NRestarts": "1"},
+            "MainPID 977 became 981, systemd restarted it (NRestarts 0 -> 1)",
+        ),
+    ],
+)
+def test_survived_the_settle_time(now, problem):
+    first = {"ActiveState": "active", "SubState": "running", "MainPID": "977", "NRestarts": "0"}
+    said = _unitctl.survived(first, now, 3.0)
+    if problem is None:
+        assert said is None
+    else:
+        assert said == "the service did not stay up for the 3s settle time after it became active: " + problem

@@ -314,3 +314,77 @@ def test_absent_brings_the_configured_values_back(tmp_path, own_roots):
         "systemctl daemon-reload",
         "systemctl set-property --runtime ssh.service MemoryHigh=infinity",
     ]
+
+
+def test_new_slice_is_created_started_and_set_as_check_mode_predicted(tmp_path, own_roots):
+    params = {"unit": "batch.slice", "create_slice": True, "properties": {"MemoryHigh": "128M", "TasksMax": 32}}
+
+    def slice_run():
+        run = FakeSystemd("deb13", tmp_path / "lib" / "ssh.service", unit="batch.slice")
+        run.props.update(FragmentPath="", ActiveState="inactive", MainPID="0", MemoryHigh="infinity")
+        return run
+
+    checked = unit_resources.run(FakeModule(params), _unitctl.Systemctl(slice_run()))
+    module = FakeModule(params, check_mode=False)
+    run = slice_run()
+    result = unit_resources.run(module, _unitctl.Systemctl(run))
+    slice_file = own_roots / "batch.slice"
+    dropin = own_roots / "batch.slice.d" / "50-memwise-resources.conf"
+    assert (
+        result["actions"]
+        == checked["actions"]
+        == [
+            "write %s" % slice_file,
+            "write %s" % dropin,
+            "systemctl daemon-reload",
+            "systemctl start batch.slice",
+            "systemctl set-property --runtime batch.slice MemoryHigh=134217728 TasksMax=32",
+        ]
+    )
+    assert result["slice_created"] and checked["slice_created"]
+    assert slice_file.read_text().startswith("# Created by memwise.linux.unit_resources (create_slice).\n[Unit]\n")
+    assert dropin.read_text() == result["file_text"] == _systemd.HEADER + "[Slice]\nMemoryHigh=128M\nTasksMax=32\n"
+    assert result["settings"]["MemoryHigh"]["live"] == {"before": "infinity", "after": 134217728}
+    assert result["settings"] == checked["settings"]
+
+
+def test_failed_start_of_a_new_slice_removes_it_again(tmp_path, own_roots):
+    params = {"unit": "batch.slice", "create_slice": True, "properties": {"MemoryHigh": "128M"}}
+    run = FakeSystemd("deb13", tmp_path / "lib" / "ssh.service", unit="batch.slice", fail={"systemctl start": "no"})
+    run.props.update(FragmentPath="", ActiveState="inactive", MainPID="0", MemoryHigh="infinity")
+    with pytest.raises(MemwiseError) as raised:
+        unit_resources.run(FakeModule(params, check_mode=False), _unitctl.Systemctl(run))
+    dropin = own_roots / "batch.slice.d" / "50-memwise-resources.conf"
+    assert raised.value.args[0] == (
+        "`systemctl start batch.slice` failed (rc=1): no; undone: removed %s, removed %s, systemd reloaded, "
+        "MemoryHigh = infinity" % (dropin, own_roots / "batch.slice")
+    )
+    assert not dropin.exists() and not (own_roots / "batch.slice").exists()
+
+
+def test_absent_removes_the_runtime_control_files_and_restores_them_on_failure(tmp_path, own_roots):
+    path = own_roots / "ssh.service.d" / "50-memwise-resources.conf"
+    path.parent.mkdir()
+    path.write_text(_systemd.HEADER + "[Service]\nMemoryHigh=512M\n")
+    control = tmp_path / "run" / "systemd" / "system.control" / "ssh.service.d" / "50-MemoryHigh.conf"
+    control.parent.mkdir(parents=True)
+    control.write_text("# This is a drop-in unit file extension, created via \"systemctl set-property\"\n"
+                       "[Service]\nMemoryHigh=536870912\n")  # fmt: skip
+    params = {"state": "absent", "properties": None}
+    module, run, ctl = real("deb13", params, tmp_path)
+    run.reload()
+    checked = unit_resources.run(FakeModule(dict(params, unit="ssh.service")), _unitctl.Systemctl(run))
+    assert checked["actions"] == [
+        "remove %s" % path,
+        "remove %s" % control,
+        "systemctl daemon-reload",
+        "systemctl set-property --runtime ssh.service MemoryHigh=infinity",
+    ]
+    run.fail = {"systemctl set-property": "Access denied"}
+    with pytest.raises(MemwiseError, match=r"; undone: restored \S+50-MemoryHigh\.conf, restored \S+50-memwise-res"):
+        unit_resources.run(module, ctl)
+    assert path.exists() and control.exists()
+    run.fail = {}
+    result = unit_resources.run(module, ctl)
+    assert result["actions"] == checked["actions"]
+    assert not path.exists() and not control.exists()

@@ -712,8 +712,9 @@ def files_plan(state, spec, disksize, persistence, texts):
     None - and ``generator`` (whether zram-generator is installed).
 
     A configuration with the module's header is the module's: rewritten whole
-    (or removed). Any other is an administrator's: merged (``merge_generator``),
-    never replaced or removed.
+    (or removed). Any other is an administrator's: merged (``merge_generator``)
+    where zram-generator is installed, never replaced or removed, and left as it
+    is without zram-generator (it then sets nothing up).
     """
     conf, unit = texts["conf"], texts["unit"]
     foreign = conf is not None and not ours(conf)
@@ -725,8 +726,10 @@ def files_plan(state, spec, disksize, persistence, texts):
         plan = {GENERATOR_CONF: (conf, None if ours(conf) else conf), UNIT_PATH: (unit, render_unit(spec, disksize))}
     elif state == "absent":
         plan[UNIT_PATH] = (unit, None)
-        if foreign:
+        if foreign and texts["generator"]:
             plan[GENERATOR_CONF] = (conf, merge_generator(conf, None))
+        elif foreign:
+            pass  # without zram-generator the file sets nothing up: not the module's business
         elif texts["generator"] and generator_devices(texts["default"]):
             plan[GENERATOR_CONF] = (conf, render_generator(None))
         elif ours(conf):

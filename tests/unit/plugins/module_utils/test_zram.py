@@ -547,6 +547,12 @@ def test_files_plan_absent_keeps_the_administrators_lines_and_disables_the_devic
     )
 
 
+def test_files_plan_absent_without_the_generator_leaves_an_administrators_file_alone():
+    # the Debian 12 VM of the zram scenario: the module's own unit, an inert foreign generator file
+    plan = _zram.files_plan("absent", spec(), None, "none", texts(conf=ADMIN, unit="old", generator=False))
+    assert plan[_zram.GENERATOR_CONF] == (ADMIN, ADMIN) and plan[_zram.UNIT_PATH] == ("old", None)
+
+
 def test_a_section_the_module_added_goes_again_with_its_marker():
     admin = "[zram1]\nmount-point = /var/compressed\n"
     present = _zram.merge_generator(admin, spec(devices=1))

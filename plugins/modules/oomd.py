@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: oomd
 short_description: systemd-oomd installed, configured, ordered after swap and running with the values asked
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Installs Debian's C(systemd-oomd) package when it is missing (O(install)). The package C(oomd) is Meta's oomd,
     another program; this module never installs it.

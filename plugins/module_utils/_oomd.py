@@ -383,16 +383,18 @@ class Plan:
         else:
             self.enable = present and self.persist and not enabled
             self.start = on and present and not active
-            drift = any(not same(k, (live or {}).get(k), self.expected[k]) for k in KEYS)
+            # present: oomd running with other values than its files say is brought back too
+            drift = present and any(not same(k, (live or {}).get(k), self.expected[k]) for k in KEYS)
             self.restart = on and active and (self.files_change or drift)
         self.backup_file = None
         self.active_before = active
-        self.active_after = True if (self.start or self.restart) and present else active
+        # the package's scripts start the service they install (captured on Debian 12 and 13)
+        self.active_after = True if self.install or ((self.start or self.restart) and present) else active
         self.installed_after = installed or self.install
         if on and self.installed_after and self.active_after:
             self.live_after = {k: self.expected[k] for k in KEYS}
         else:
-            self.live_after = live
+            self.live_after = self.live_before
 
     def files(self):
         """``(path, before, after)`` of the oomd.conf drop-in and the unit drop-in."""

@@ -400,3 +400,19 @@ def test_persist_false_writes_to_run_and_does_not_enable(source):
     assert result["path"] == "/run/systemd/oomd.conf.d/60-memwise.conf"
     assert result["actions"][-1] == "systemctl start systemd-oomd.service" and not fake.enabled
     assert result["settings"]["SwapUsedLimit"]["live"]["after"] == "85%"
+
+
+def test_absent_does_not_restart_for_values_it_never_set(source):
+    fake = FakeHost(source, installed=True)
+    fake.live = dict(fake.live, SwapUsedLimit=9500)  # another file changed without a restart: not ours
+    assert call(fake, state="absent")["actions"] == [] and fake.actions() == []
+
+
+def test_live_false_writes_the_files_and_leaves_the_running_values(source):
+    fake = FakeHost(source, installed=True)
+    fake.live = dict(fake.live, DefaultMemoryPressureLimit=5554)
+    result = call(fake, settings={"DefaultMemoryPressureLimit": "55.55%"}, live=False)
+    assert result["actions"] == ["write " + CONF, "write " + UNIT, "systemctl daemon-reload"]
+    assert fake.actions() == ["systemctl daemon-reload"]
+    # 55.54% is how oomd's fixed point shows 55.55%: the same value, no change reported live
+    assert result["settings"]["DefaultMemoryPressureLimit"]["live"] == {"before": "55.55%", "after": "55.55%"}

@@ -26,7 +26,13 @@ from ansible_collections.memwise.linux.plugins.module_utils._errors import Memwi
 
 
 def run_module(module, body):
-    """Run ``body(module)`` and end the module: ``exit_json`` with its result or ``fail_json`` with the reason."""
+    """Run ``body(module)`` and end the module: ``exit_json`` with its result or ``fail_json`` with the reason.
+
+    ``path`` in a result is the module's own file, not a file the module states as in
+    ``ansible.builtin.file``: Ansible's ``add_path_info`` would add (and overwrite) ``state``,
+    ``size``, ``mode``, ``uid``... from it, so it is turned off.
+    """
+    module.add_path_info = _no_path_info
     try:
         result = body(module)
     except MemwiseError as exc:
@@ -38,6 +44,10 @@ def run_module(module, body):
             exception=traceback.format_exc(),
         )
     module.exit_json(**result)
+
+
+def _no_path_info(kwargs):
+    return kwargs
 
 
 def layer(before, after):

@@ -36,8 +36,8 @@ def _mountinfo_line(line):
 
 def _mounts_line(line):
     fields = line.split()
-    if len(fields) < 4:
-        return None
+    if len(fields) != 6 or not (fields[4].isdigit() and fields[5].isdigit()):
+        return None  # /proc/mounts has six fields, the last two numbers; anything else is not a mount line
     return {
         "mount_point": unescape_octal(fields[1]),
         "fstype": fields[2],

@@ -206,7 +206,7 @@ def test_diffs_are_built_by_the_shared_helpers(name):
 
 
 def test_every_module_is_checked():
-    assert set(APPLY) == {"mm_tunables", "swap", "sysctl", "unit_hardening", "unit_resources", "zram"}
+    assert set(APPLY) == {"mm_tunables", "oomd", "swap", "sysctl", "unit_hardening", "unit_resources", "zram"}
 
 
 def test_the_conventions_guide_names_every_common_option():

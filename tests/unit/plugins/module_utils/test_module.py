@@ -104,3 +104,11 @@ def test_settings_diff_reads_one_layer():
         "after": "MemoryHigh = 536870912\n",
     }
     assert _module.settings_diff("file", settings, "file")["after"] == "MemoryHigh = 512M\n"
+
+
+def test_run_module_keeps_ansibles_path_info_out_of_the_result():
+    module = FakeModule()
+    module.add_path_info = lambda kwargs: dict(kwargs, state="file", size=12, uid=0)
+    with pytest.raises(Ended):
+        _module.run_module(module, lambda m: {"path": "/etc/fstab", "changed": False})
+    assert module.add_path_info({"path": "/etc/fstab"}) == {"path": "/etc/fstab"}

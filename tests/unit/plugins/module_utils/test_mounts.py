@@ -51,6 +51,9 @@ def test_parse_mountinfo():
         ),
         ("22 1 254:0 / - ext4 /dev/vda rw\n", "/proc/self/mountinfo", r"line 1 is not in the kernel's format"),
         ("proc /proc proc\n", "/proc/mounts", r"^/proc/mounts line 1 is not in the kernel's format: 'proc /proc proc'"),
+        # a truncated mountinfo line (no " - ") is not taken for a /proc/mounts line
+        ("22 1 254:0 / /\n", "/proc/self/mountinfo", r"line 1 is not in the kernel's format: '22 1 254:0 / /'"),
+        ("proc /proc proc rw x y\n", "/proc/mounts", r"line 1 is not in the kernel's format"),
     ],
 )
 def test_parse_refuses_lines_in_no_known_format(text, name, message):

@@ -60,8 +60,8 @@ WATERMARK = {"vm.watermark_scale_factor": 100}
 DIRTY = {"vm.dirty_background_bytes": 268435456, "vm.dirty_bytes": 1073741824}
 
 
-def facts_with(mem_total, base=DEB13):
-    facts = copy.deepcopy(base)
+def facts_with(mem_total, base=None):
+    facts = copy.deepcopy(DEB13 if base is None else base)
     facts["meminfo"]["MemTotal"] = mem_total
     return facts
 

@@ -1,4 +1,5 @@
-#!/usr/bin/env python3
+# Copyright: memwise.linux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run a step and record how long it took, or print the table of recorded steps.
 
     timed.py run FILE NAME -- COMMAND...   run COMMAND, append "NAME<TAB>seconds<TAB>rc" to FILE, exit with its rc

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import errno
 
-from ansible_collections.memwise.linux.plugins.module_utils import _module, _owned
+from ansible_collections.memwise.linux.plugins.module_utils import _owned
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 from ansible_collections.memwise.linux.plugins.module_utils._transaction import Journal
 
@@ -85,8 +85,3 @@ def actions(writes, path, file_before, file_after, backup):
     """What ``commit`` does, as text: ``set vm.swappiness = 10 live`` per write, then the file steps."""
     steps = ["set %s = %s live" % (item[0], item[2]) for item in writes]
     return steps + (_owned.actions(path, file_before, file_after, backup) if path else [])
-
-
-def diff(where, moved, path, file_before, file_after):
-    """Ansible's diff: the live values that move (``[(name, before, after)]``) and the owned file's text."""
-    return _module.diff(where, moved, [(path, file_before, file_after)])

@@ -328,7 +328,8 @@ def run(module):
     return result
 
 
-def main():
+def argument_spec():
+    """The options: one dict per area, each with the kernel's own setting names."""
     khugepaged = {
         name: dict(type="int")
         for name in (
@@ -341,46 +342,47 @@ def main():
             "max_ptes_shared",
         )
     }
-    module = AnsibleModule(
-        argument_spec=dict(
-            thp=dict(
-                type="dict",
-                options=dict(
-                    enabled=dict(type="str"),
-                    defrag=dict(type="str"),
-                    shmem_enabled=dict(type="str"),
-                    khugepaged=dict(type="dict", options=khugepaged),
-                ),
+    return dict(
+        thp=dict(
+            type="dict",
+            options=dict(
+                enabled=dict(type="str"),
+                defrag=dict(type="str"),
+                shmem_enabled=dict(type="str"),
+                khugepaged=dict(type="dict", options=khugepaged),
             ),
-            zswap=dict(
-                type="dict",
-                options=dict(
-                    enabled=dict(type="bool"),
-                    compressor=dict(type="str"),
-                    zpool=dict(type="str"),
-                    max_pool_percent=dict(type="int"),
-                    accept_threshold_percent=dict(type="int"),
-                    shrinker_enabled=dict(type="bool"),
-                ),
-            ),
-            ksm=dict(
-                type="dict",
-                options=dict(
-                    run=dict(type="str", choices=["stop", "run", "unmerge"]),
-                    pages_to_scan=dict(type="int"),
-                    sleep_millisecs=dict(type="int"),
-                ),
-            ),
-            mglru=dict(type="dict", options=dict(enabled=dict(type="raw"), min_ttl_ms=dict(type="int"))),
-            path=dict(type="path", default=_mm.DEFAULT_PATH),
-            live=dict(type="bool", default=True),
-            persist=dict(type="bool", default=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            force=dict(type="bool", default=False),
-            backup=dict(type="bool", default=False),
         ),
-        supports_check_mode=True,
+        zswap=dict(
+            type="dict",
+            options=dict(
+                enabled=dict(type="bool"),
+                compressor=dict(type="str"),
+                zpool=dict(type="str"),
+                max_pool_percent=dict(type="int"),
+                accept_threshold_percent=dict(type="int"),
+                shrinker_enabled=dict(type="bool"),
+            ),
+        ),
+        ksm=dict(
+            type="dict",
+            options=dict(
+                run=dict(type="str", choices=["stop", "run", "unmerge"]),
+                pages_to_scan=dict(type="int"),
+                sleep_millisecs=dict(type="int"),
+            ),
+        ),
+        mglru=dict(type="dict", options=dict(enabled=dict(type="raw"), min_ttl_ms=dict(type="int"))),
+        path=dict(type="path", default=_mm.DEFAULT_PATH),
+        live=dict(type="bool", default=True),
+        persist=dict(type="bool", default=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        force=dict(type="bool", default=False),
+        backup=dict(type="bool", default=False),
     )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     _module.run_module(module, run)
 
 

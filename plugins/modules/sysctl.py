@@ -270,20 +270,26 @@ def _live(module, settings):
     return live and not readonly, readonly
 
 
+def _current(settings, errors, state):
+    """The live values of ``settings``; every problem with them (``errors`` so far included) raised at once."""
+    if state == "present":
+        current, more = _sysctl.validate_live(settings, _sysctl.running_kernel())
+        errors = errors + more
+    else:
+        current = _sysctl.read_current(settings)
+    if errors:
+        raise invalid(errors, "settings")
+    return current
+
+
 def run(module):
     params = module.params
     state, path = params["state"], params["path"]
     uses_file = params["persist"] or state == "absent"
     settings, errors = _sysctl.parse_settings(params["settings"], state)
-    wanted = {key: value for key, (_rel, value) in settings.items()}
     live, readonly = _live(module, settings)
-    if state == "present":
-        current, more = _sysctl.validate_live(settings, _sysctl.running_kernel())
-        errors += more
-    else:
-        current = _sysctl.read_current(settings)
-    if errors:
-        raise invalid(errors, "settings")
+    current = _current(settings, errors, state)
+    wanted = {key: value for key, (_rel, value) in settings.items()}
     _owned.check_location(path, _sysctl.DEFAULT_PATH)
     file_before = _files.read_optional(path)
     if uses_file:

@@ -176,13 +176,6 @@ def test_actions():
     assert _livewrite.actions([], "/etc/x.conf", "a\n", "a\n", backup=True) == []
 
 
-def test_diff_shape():
-    assert _livewrite.diff("live /sys", [("a", "1", "2")], "/etc/x.conf", None, "a = 2\n") == [
-        {"before_header": "live /sys", "after_header": "live /sys", "before": "a = 1\n", "after": "a = 2\n"},
-        {"before_header": "/etc/x.conf", "after_header": "/etc/x.conf", "before": "", "after": "a = 2\n"},
-    ]
-
-
 def test_undo_through_a_partner_file(tmp_path):
     # vm.dirty_bytes / vm.dirty_ratio: writing bytes zeroes the ratio; undo rewrites the ratio.
     paths = files(tmp_path, size="0", ratio="20", other="1")

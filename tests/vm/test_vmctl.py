@@ -160,3 +160,74 @@ def test_write_inventory(tmp_path):
     assert json.loads((tmp_path / "instances.json").read_text()) == instances
     inventory = (tmp_path / "inventory.yml").read_text()
     assert "ansible_port: 40001" in inventory and "ansible_ssh_private_key_file: /k/id" in inventory
+
+
+IMAGE = "/cache/images/bookworm-0123456789abcdef"
+
+
+def test_snapshot_key_names_every_kind():
+    vm = vmctl.parse_vm_spec("a:bookworm")
+    key = vmctl.snapshot_key(vm, IMAGE, "tcg,tb-size=128", "QEMU emulator version 7.2")
+    assert key.startswith("bookworm-0123456789abcdef-m1024-")
+    # The VM's own name, port and paths are not part of it: every VM of a kind shares one snapshot.
+    other = vmctl.parse_vm_spec("b:bookworm")
+    assert vmctl.snapshot_key(other, IMAGE, "tcg,tb-size=128", "QEMU emulator version 7.2") == key
+    # What the migration stream depends on is.
+    variants = [
+        vmctl.snapshot_key(vmctl.parse_vm_spec("a:bookworm:mem=512"), IMAGE, "tcg,tb-size=128", "QEMU 7.2"),
+        vmctl.snapshot_key(vmctl.parse_vm_spec("a:bookworm:disk=1G"), IMAGE, "tcg,tb-size=128", "QEMU 7.2"),
+        vmctl.snapshot_key(vm, IMAGE, "kvm", "QEMU 7.2"),
+        vmctl.snapshot_key(vm, IMAGE, "tcg,tb-size=128", "QEMU 8.2"),
+        vmctl.snapshot_key(vm, IMAGE.replace("0123", "9999"), "tcg,tb-size=128", "QEMU 7.2"),
+    ]
+    assert len(set(variants + [vmctl.snapshot_key(vm, IMAGE, "tcg,tb-size=128", "QEMU 7.2")])) == len(variants) + 1
+    assert "-m512-" in variants[0] and "-m1024-d1G-" in variants[1]
+
+
+def test_vm_argv_restores_differ_only_in_paths_and_port():
+    vm = vmctl.parse_vm_spec("a:trixie:disk=1G:mem=512")
+    one = vmctl.vm_argv(vm, IMAGE, "tcg", overlay="/s/a.qcow2", extra="/s/a-disk2.qcow2", port=2222)
+    two = vmctl.vm_argv(vm, IMAGE, "tcg", overlay="/t/a.qcow2", extra="/t/a-disk2.qcow2", port=3333)
+    diff = [(x, y) for x, y in zip(one, two) if x != y]
+    assert len(one) == len(two)
+    assert len(diff) == 3
+    assert all("/s/" in x or "2222" in x for x, _y in diff)
+    assert "vmgenid" in one
+    assert "disk2" in " ".join(one)
+
+
+def test_identity_script_sets_each_identity_item():
+    keys = {"ssh_host_ed25519_key": "PRIVATE\n", "ssh_host_ed25519_key.pub": "ssh-ed25519 AAAA root@vm1\n"}
+    script = vmctl.identity_script("vm1", "0" * 31 + "1", keys, 1800000000, "ab" * 32)
+    lines = script.splitlines()
+    assert lines[0] == "set -eu"
+    assert "date -u -s @1800000000 >/dev/null" in lines
+    assert "printf '%s\\n' " + "0" * 31 + "1 > /etc/machine-id" in lines
+    assert "hostname vm1" in lines and "printf '%s\\n' vm1 > /etc/hostname" in lines
+    assert "rm -f /etc/ssh/ssh_host_*" in lines
+    # Each key file is written whole, private keys readable by root only.
+    start = lines.index("cat > /etc/ssh/ssh_host_ed25519_key <<'MEMWISE_KEY'")
+    assert lines[start + 1 : start + 4] == ["PRIVATE", "MEMWISE_KEY", "chmod 0600 /etc/ssh/ssh_host_ed25519_key"]
+    assert "chmod 0644 /etc/ssh/ssh_host_ed25519_key.pub" in lines
+    assert lines[-1] == "systemctl try-reload-or-restart ssh.service"
+
+
+def test_host_keys_are_new_for_every_vm():
+    one, two = vmctl.host_keys("vm1"), vmctl.host_keys("vm2")
+    assert (
+        sorted(one)
+        == sorted(two)
+        == sorted("ssh_host_%s_key%s" % (kind, suffix) for kind, _ in vmctl.HOST_KEY_TYPES for suffix in ("", ".pub"))
+    )
+    assert one["ssh_host_ed25519_key"] != two["ssh_host_ed25519_key"]
+    assert one["ssh_host_rsa_key.pub"].rstrip().endswith("root@vm1")
+
+
+def test_use_snapshots_reads_the_switch(monkeypatch):
+    monkeypatch.delenv("MEMWISE_VM_SNAPSHOT", raising=False)
+    assert vmctl.use_snapshots() is True
+    monkeypatch.setenv("MEMWISE_VM_SNAPSHOT", "0")
+    assert vmctl.use_snapshots() is False
+    monkeypatch.setenv("MEMWISE_VM_SNAPSHOT", "yes")
+    with pytest.raises(vmctl.VmError, match="MEMWISE_VM_SNAPSHOT must be"):
+        vmctl.use_snapshots()

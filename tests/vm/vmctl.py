@@ -7,8 +7,9 @@ scenarios' create/destroy playbooks, by ``make demo`` and by developers directly
 
   vmctl.py image --release bookworm        build (or reuse) the cached base image
   vmctl.py up --state-dir D --vm NAME:RELEASE[:disk=SIZE][:mem=MB] ...
-                                            boot VMs from overlays, wait for SSH,
-                                            write D/instances.json and D/inventory.yml
+                                            start VMs from overlays, wait for SSH,
+                                            give each its own identity, write
+                                            D/instances.json and D/inventory.yml
   vmctl.py down --state-dir D               stop every VM of D by PID, remove overlays
   vmctl.py session -- CMD ...               run CMD; every VM booted under it dies
                                             with it (also on SIGTERM/SIGINT/SIGKILL)
@@ -20,15 +21,27 @@ $MEMWISE_VM_CACHE (default: $XDG_CACHE_HOME/memwise-vm or ~/.cache/memwise-vm)
 and rebuilt only when the recipe changes; concurrent builds serialise on a lock.
 The apt mirror comes from the host's own apt sources unless $MEMWISE_VM_MIRROR or
 --mirror names one.
+
+VMs start from a saved snapshot: the first VM of a kind (image, memory, extra
+disk, accelerator, qemu) boots cold once, waits until systemd has finished
+booting, and is saved (qemu's migration stream plus its disk as a backing file)
+under $MEMWISE_VM_CACHE/snapshots; every later VM of that kind is restored from
+it in seconds. After SSH answers, every VM (restored or cold) gets its own
+identity: hostname, machine-id, SSH host keys generated on the host, the host's
+clock, and fresh randomness (qemu's vmgenid device also makes the guest kernel
+reseed its random generator on restore). Reboots inside a VM are real boots.
+MEMWISE_VM_SNAPSHOT=0 boots every VM cold.
 """
 
 import argparse
+import concurrent.futures
 import fcntl
 import glob
 import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -38,6 +51,7 @@ import tempfile
 import time
 
 RECIPE_VERSION = 4
+SNAPSHOT_VERSION = 1
 RELEASES = {"bookworm": "12", "trixie": "13"}
 PACKAGES = [
     "systemd-sysv",
@@ -260,8 +274,6 @@ def remove_tree(path):
 
 def build_images(releases, mirror=None):
     """Build (or reuse) several base images side by side; return {release: dir}."""
-    import concurrent.futures
-
     releases = sorted(set(releases))
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         futures = {r: pool.submit(build_image, r, mirror) for r in releases}
@@ -344,6 +356,10 @@ def qemu_base(image, accel, mem, name):
         os.path.join(image, "vmlinuz"),
         "-initrd",
         os.path.join(image, "initrd.img"),
+        # A new generation ID on every start: a guest restored from a snapshot
+        # reseeds its random generator instead of repeating the saved one.
+        "-device",
+        "vmgenid",
     ]
 
 
@@ -528,18 +544,11 @@ def owner_pid():
     return pid, proc_start_time(pid)
 
 
-def start_vm(vm, state, key, accel, image):
-    name = vm["name"]
-    overlay = os.path.join(state, name + ".qcow2")
-    run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(image, "disk.qcow2"), "-F", "qcow2", overlay])
-    extra = None
-    if vm["disk"]:
-        extra = os.path.join(state, name + "-disk2.qcow2")
-        run(["qemu-img", "create", "-q", "-f", "qcow2", extra, vm["disk"]])
-    port = free_port()
-    argv = qemu_base(image, accel, vm["memory"], name) + [
+def vm_argv(vm, image, accel, *, overlay, extra, port):
+    """The qemu command line of a VM; a snapshot and its restores differ only in paths and port."""
+    argv = qemu_base(image, accel, vm["memory"], vm["name"]) + [
         "-append",
-        "root=/dev/vda rw console=ttyS0 quiet net.ifnames=0 systemd.hostname=%s" % name,
+        "root=/dev/vda rw console=ttyS0 quiet net.ifnames=0 systemd.hostname=%s" % vm["name"],
         # Explicit devices in a fixed order: the root disk always probes as
         # /dev/vda, the extra disk as /dev/vdb (if=virtio drives are created
         # after -device ones and would swap the names).
@@ -559,11 +568,30 @@ def start_vm(vm, state, key, accel, image):
             "-device",
             "virtio-blk-pci,drive=disk2,serial=memwise-disk2",
         ]
+    return argv
+
+
+def start_vm(vm, state, key, accel, image, *, snapshot=None, qmp=None, keep_overlay=False):
+    """Start one VM under its guard: cold from the base image, or restored from ``snapshot``."""
+    name = vm["name"]
+    overlay = os.path.join(state, name + ".qcow2")
+    backing = os.path.join(snapshot or image, "disk.qcow2")
+    run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", backing, "-F", "qcow2", overlay])
+    extra = None
+    if vm["disk"]:
+        extra = os.path.join(state, name + "-disk2.qcow2")
+        run(["qemu-img", "create", "-q", "-f", "qcow2", extra, vm["disk"]])
+    port = free_port()
+    argv = vm_argv(vm, image, accel, overlay=overlay, extra=extra, port=port)
+    if snapshot:
+        argv += ["-incoming", "exec:cat %s" % shlex.quote(os.path.join(snapshot, "state"))]
+    if qmp:
+        argv += ["-qmp", "unix:%s,server=on,wait=off" % qmp]
     owner, owner_start = owner_pid()
     meta = dict(
         vm,
         port=port,
-        overlay=overlay,
+        overlay=None if keep_overlay else overlay,
         extra_disk=extra,
         argv=argv,
         accel=accel,
@@ -573,6 +601,7 @@ def start_vm(vm, state, key, accel, image):
         owner_start=owner_start,
         owner_group=os.getpgid(0) if owner else None,
         image=image,
+        snapshot=snapshot,
         started=time.time(),
     )
     metapath = os.path.join(state, name + ".json")
@@ -598,6 +627,258 @@ def start_vm(vm, state, key, accel, image):
     raise VmError("qemu for %s did not start; see %s.guard.log" % (name, name))
 
 
+# ---------------------------------------------------------------- snapshots
+
+
+def qemu_version():
+    return run(["qemu-system-x86_64", "--version"]).splitlines()[0]
+
+
+def snapshot_key(vm, image, accel, qemu):
+    """The cache name of the snapshot a VM can be restored from.
+
+    Everything the migration stream depends on is in it: the image (its name
+    carries the recipe hash), memory, the extra disk's size, the accelerator,
+    the qemu version and the shape of the command line.
+    """
+    shape = vm_argv(
+        dict(vm, name="snapshot"),
+        image,
+        accel,
+        overlay="disk.qcow2",
+        extra="disk2.qcow2" if vm["disk"] else None,
+        port=22,
+    )
+    digest = hashlib.sha256(json.dumps([SNAPSHOT_VERSION, qemu, shape]).encode()).hexdigest()[:12]
+    return "%s-m%d%s-%s" % (
+        os.path.basename(image),
+        vm["memory"],
+        "-d" + vm["disk"] if vm["disk"] else "",
+        digest,
+    )
+
+
+class Qmp:
+    """A minimal QMP client over qemu's unix socket."""
+
+    def __init__(self, path, timeout=30):
+        self.sock = socket.socket(socket.AF_UNIX)
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise VmError("no QMP socket at %s after %d s" % (path, timeout)) from None
+                time.sleep(0.2)
+        self.sock.settimeout(120)
+        self.stream = self.sock.makefile("rw")
+        self._reply()  # the greeting
+        self.execute("qmp_capabilities")
+
+    def _reply(self):
+        while True:
+            line = self.stream.readline()
+            if not line:
+                raise VmError("qemu closed its QMP socket")
+            msg = json.loads(line)
+            if "event" not in msg:
+                return msg
+
+    def execute(self, command, **arguments):
+        request = {"execute": command}
+        if arguments:
+            request["arguments"] = arguments
+        self.stream.write(json.dumps(request) + "\n")
+        self.stream.flush()
+        reply = self._reply()
+        if "error" in reply:
+            raise VmError("QMP %s failed: %s" % (command, reply["error"].get("desc")))
+        return reply.get("return")
+
+    def close(self):
+        self.stream.close()
+        self.sock.close()
+
+
+def save_snapshot(qmp_path, target, timeout=300):
+    """Write the running VM's migration stream to ``target`` and quit qemu.
+
+    The VM is not paused first: a stream saved from a paused VM restores
+    paused. Migration stops the VM itself for its last pass, so memory and
+    disk are saved at the same instant.
+    """
+    qmp = Qmp(qmp_path)
+    try:
+        # qemu's default migration bandwidth (32 MiB/s) would make this the slow part.
+        qmp.execute("migrate-set-parameters", **{"max-bandwidth": 8 << 30})
+        qmp.execute("migrate", uri="exec:cat > %s" % shlex.quote(target))
+        deadline = time.time() + timeout
+        while True:
+            status = qmp.execute("query-migrate").get("status")
+            if status == "completed":
+                break
+            if status in ("failed", "cancelled") or time.time() > deadline:
+                raise VmError("saving the VM's state ended as %s" % status)
+            time.sleep(0.2)
+        qmp.execute("quit")
+    finally:
+        qmp.close()
+
+
+def snapshots_dir():
+    path = os.path.join(cache_dir(), "snapshots")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def prune_snapshots(root):
+    """Remove snapshots whose base image was rebuilt (their backing file is gone)."""
+    for manifest in glob.glob(os.path.join(root, "*", "manifest.json")):
+        with open(manifest) as f:
+            image = json.load(f).get("image", "")
+        if not os.path.exists(os.path.join(image, "disk.qcow2")):
+            remove_tree(os.path.dirname(manifest))
+
+
+def make_snapshot(vm, image, accel, key, timeout):
+    """Return the snapshot directory for VMs like ``vm``, booting one cold to save it if needed."""
+    root = snapshots_dir()
+    final = os.path.join(root, snapshot_key(vm, image, accel, qemu_version()))
+    if os.path.exists(os.path.join(final, "manifest.json")):
+        return final
+    with Locked(final + ".lock"):
+        if os.path.exists(os.path.join(final, "manifest.json")):
+            return final
+        prune_snapshots(root)
+        started = time.time()
+        work = tempfile.mkdtemp(prefix=".make-", dir=root)
+        qmp_dir = tempfile.mkdtemp(prefix="memwise-qmp-")  # a unix socket path must stay short
+        snap_vm = dict(vm, name="snapshot")
+        try:
+            log(
+                "saving a snapshot for %s VMs with %d MiB%s (one cold boot)"
+                % (vm["release"], vm["memory"], " and a %s disk" % vm["disk"] if vm["disk"] else "")
+            )
+            meta = start_vm(snap_vm, work, key, accel, image, qmp=os.path.join(qmp_dir, "qmp"), keep_overlay=True)
+            wait_ssh([meta], timeout)
+            # Save a settled system: boot jobs done, file systems written back.
+            guest(meta, "timeout 240 systemctl is-system-running --wait >/dev/null || true; sync", timeout=300)
+            save_snapshot(os.path.join(qmp_dir, "qmp"), os.path.join(work, "state"))
+            wait_gone(meta)
+            os.rename(os.path.join(work, "snapshot.qcow2"), os.path.join(work, "disk.qcow2"))
+            for leftover in ("snapshot-disk2.qcow2", "snapshot.json"):
+                if os.path.exists(os.path.join(work, leftover)):
+                    os.unlink(os.path.join(work, leftover))
+            with open(os.path.join(work, "manifest.json"), "w") as f:
+                json.dump(
+                    dict(
+                        snapshot_version=SNAPSHOT_VERSION,
+                        image=image,
+                        release=vm["release"],
+                        memory=vm["memory"],
+                        disk=vm["disk"],
+                        accel=accel,
+                        boot_seconds=meta.get("ssh_seconds"),
+                        save_seconds=round(time.time() - started, 1),
+                        state_bytes=os.path.getsize(os.path.join(work, "state")),
+                    ),
+                    f,
+                    indent=2,
+                )
+            os.rename(work, final)
+        except BaseException:
+            stop_vm(os.path.join(work, "snapshot.json"))
+            remove_tree(work)
+            raise
+        finally:
+            shutil.rmtree(qmp_dir, ignore_errors=True)
+        log("saved %s in %.0f s" % (os.path.basename(final), time.time() - started))
+    return final
+
+
+def wait_gone(meta, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if not alive(meta["pid"]) and not alive(meta["guard_pid"]):
+            return
+        time.sleep(0.2)
+    raise VmError("qemu for %s did not exit after saving its state" % meta["name"])
+
+
+def guest(meta, script, timeout=120):
+    """Run a shell script in a VM as root over SSH; return its output."""
+    proc = subprocess.run(
+        ssh_argv(meta["key"], meta["port"], "sh", "-s"),
+        input=script,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise VmError("%s: script failed (rc=%d):\n%s" % (meta["name"], proc.returncode, proc.stdout[-2000:]))
+    return proc.stdout
+
+
+# ---------------------------------------------------------------- identity
+
+HOST_KEY_TYPES = (("ed25519", []), ("ecdsa", ["-b", "256"]), ("rsa", ["-b", "3072"]))
+
+
+def host_keys(name):
+    """SSH host keys for one VM, generated on the host (fast there, slow in an emulated guest)."""
+    keys = {}
+    with tempfile.TemporaryDirectory(prefix="memwise-hostkeys-") as tmp:
+        for kind, extra in HOST_KEY_TYPES:
+            path = os.path.join(tmp, "ssh_host_%s_key" % kind)
+            run(["ssh-keygen", "-q", "-t", kind] + extra + ["-N", "", "-C", "root@" + name, "-f", path])
+            for suffix in ("", ".pub"):
+                with open(path + suffix) as f:
+                    keys[os.path.basename(path) + suffix] = f.read()
+    return keys
+
+
+def identity_script(name, machine_id, keys, now, seed):
+    """The shell script that makes a started VM its own host (pure: tested without a VM)."""
+    lines = [
+        "set -eu",
+        "date -u -s @%d >/dev/null" % now,
+        "printf '%%s' %s > /dev/urandom" % seed,
+        "if mountpoint -q /etc/machine-id; then umount /etc/machine-id; fi",
+        "printf '%%s\\n' %s > /etc/machine-id" % machine_id,
+        "rm -f /var/lib/dbus/machine-id",
+        "hostname %s" % name,
+        "printf '%%s\\n' %s > /etc/hostname" % name,
+        "sed -i 's/^127\\.0\\.1\\.1[[:space:]].*/127.0.1.1\\t%s/' /etc/hosts" % name,
+        "rm -f /etc/ssh/ssh_host_*",
+    ]
+    for fname in sorted(keys):
+        path = "/etc/ssh/" + fname
+        lines += [
+            "cat > %s <<'MEMWISE_KEY'" % path,
+            keys[fname].rstrip("\n"),
+            "MEMWISE_KEY",
+            "chmod %s %s" % ("0644" if fname.endswith(".pub") else "0600", path),
+        ]
+    lines.append("systemctl try-reload-or-restart ssh.service")
+    return "\n".join(lines) + "\n"
+
+
+def set_identity(meta):
+    name = meta["name"]
+    script = identity_script(
+        name,
+        os.urandom(16).hex(),
+        host_keys(name),
+        int(time.time()),
+        os.urandom(32).hex(),
+    )
+    guest(meta, script)
+
+
 def wait_ssh(metas, timeout):
     pending = {m["name"]: m for m in metas}
     deadline = time.time() + timeout
@@ -616,7 +897,10 @@ def wait_ssh(metas, timeout):
             )
             if probe.returncode == 0:
                 meta["ssh_seconds"] = round(time.time() - meta["started"], 1)
-                log("%s answers on SSH port %d after %.1f s" % (name, meta["port"], meta["ssh_seconds"]))
+                log(
+                    "%s answers on SSH port %d after %.1f s (%s)"
+                    % (name, meta["port"], meta["ssh_seconds"], "restored" if meta.get("snapshot") else "cold boot")
+                )
                 del pending[name]
         time.sleep(1)
     if pending:
@@ -637,6 +921,7 @@ def write_inventory(state, metas):
             "debian": RELEASES[m["release"]],
             "ssh_seconds": m.get("ssh_seconds"),
             "accel": m["accel"],
+            "start": "snapshot" if m.get("snapshot") else "cold",
         }
         for m in metas
     ]
@@ -682,6 +967,13 @@ def parse_platforms(text):
     return vms
 
 
+def use_snapshots():
+    value = os.environ.get("MEMWISE_VM_SNAPSHOT", "1")
+    if value not in ("0", "1"):
+        raise VmError("MEMWISE_VM_SNAPSHOT must be 1 (restore from snapshots) or 0 (boot cold), not %r" % value)
+    return value == "1"
+
+
 def up(args):
     vms = [parse_vm_spec(s) for s in args.vm or []]
     if args.platforms:
@@ -696,13 +988,28 @@ def up(args):
     key, _pub = ssh_key()
     images = build_images([v["release"] for v in vms], args.mirror)
     accel = choose_accel(images[vms[0]["release"]])
+    snapshots = {}
+    if use_snapshots():
+        kinds = {}
+        for vm in vms:
+            kinds.setdefault((vm["release"], vm["memory"], vm["disk"]), vm)
+        # Missing snapshots are saved side by side, as cold boots would run.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {
+                kind: pool.submit(make_snapshot, vm, images[vm["release"]], accel, key, args.timeout)
+                for kind, vm in kinds.items()
+            }
+            snapshots = {kind: f.result() for kind, f in futures.items()}
     metas = []
     try:
         for vm in vms:
             if os.path.exists(os.path.join(state, vm["name"] + ".json")):
                 stop_vm(os.path.join(state, vm["name"] + ".json"))
-            metas.append(start_vm(vm, state, key, accel, images[vm["release"]]))
+            snapshot = snapshots.get((vm["release"], vm["memory"], vm["disk"]))
+            metas.append(start_vm(vm, state, key, accel, images[vm["release"]], snapshot=snapshot))
         wait_ssh(metas, args.timeout)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(set_identity, metas))
     except BaseException:
         for meta in metas:
             stop_vm(os.path.join(state, meta["name"] + ".json"))

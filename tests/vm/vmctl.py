@@ -1032,6 +1032,8 @@ def stop_vm(metapath):
             meta = json.load(f)
     except (OSError, ValueError):
         return
+    if not isinstance(meta, dict) or "argv" not in meta:
+        return  # not a VM's record (another JSON file in the state dir)
     pid, gpid = meta.get("pid"), meta.get("guard_pid")
     if pid and alive(pid) and meta["overlay"] in cmdline(pid):
         terminate(pid)

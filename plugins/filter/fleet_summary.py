@@ -26,6 +26,11 @@ description:
     A host marked V(ok) without memwise facts is reported as V(no_facts). Rows of hosts that are not
     V(ok) carry only C(host), C(status) and C(reason); their data fields are V(null), so stale cached
     facts of an unreachable host never show as current.
+  - A host that has the C(memory_policy_plan) variable (set by the C(memwise.linux.memory_policy) role, so by the
+    C(memwise.linux.apply_policy) playbook) gets a C(policy) section in its row: the plan's profile, RAM tier and
+    settings, each with the rule that chose it, and what the role changed from C(memory_policy_changes). The section
+    comes from this run's role, not from gathered facts, so it is filled whatever the host's status. A host without
+    a plan has C(policy=null).
   - Runs on the controller and needs the Python library C(jmespath) there (not on the managed hosts).
 positional: hosts
 options:
@@ -41,6 +46,12 @@ options:
       - Defaults to every host of the input. A name that is not in the input fails.
     type: list
     elements: str
+  check_mode:
+    description:
+      - Whether the run that applied the memory policy was a check-mode run (C(ansible_check_mode)); copied into each
+        C(policy) section, whose changes are then what a real run would change.
+    type: bool
+    default: false
 requirements:
   - jmespath (Python library, on the controller)
 seealso:
@@ -83,7 +94,16 @@ _value:
           (C(enabled), C(compressor)), C(thp_enabled), C(psi) (C(some_avg10), C(some_avg60), C(full_avg10),
           C(full_avg60)), C(pressure_level), C(oom_kills), C(top_units) (list of C(unit), C(slice),
           C(current)), C(advice) (list of C(id), C(severity), C(text)), C(kernel), C(systemd_version) and
-          C(unavailable) (section -> reason).
+          C(unavailable) (section -> reason), and C(policy).
+        - C(policy) is V(null) for a host without C(memory_policy_plan); else C(profile), C(tier), C(ram),
+          C(mem_total), C(check_mode), C(oomd) (C(mode), C(enabled), C(missing)), C(settings) (the plan's flat
+          settings, C(area.name) -> C(value), C(rule), C(changed), C(before), C(after)), C(changed) (module -> the
+          settings it changed, as C(memory_policy_changes) lists them), C(other_changes) (those of C(changed) that
+          are no plan setting, such as a swap file's C(used)), C(changes) (how many settings changed) and C(line)
+          (the role's one-line summary). C(changed), C(other_changes), C(changes) and C(line) are V(null), and each
+          setting's C(changed) is V(null), when the host has no C(memory_policy_changes) (the role stopped before
+          it recorded them). C(before) and C(after) are the values a module reported for a changed setting when
+          C(memory_policy_changes) carries them (its C(values)), else V(null).
       type: list
       elements: dict
       sample:
@@ -108,7 +128,23 @@ _value:
           kernel: 6.1.0-28-amd64
           systemd_version: 252
           unavailable: {}
-        - {"host": "web2", "status": "unreachable", "reason": "Failed to connect to the host via ssh"}
+          policy:
+            profile: server
+            tier: 1-4G
+            ram: 1073741824
+            mem_total: 1025277952
+            check_mode: false
+            oomd: {"mode": "optional", "enabled": true, "missing": []}
+            settings:
+              sysctl.vm.swappiness: {"value": 60, "rule": "swappiness-default", "changed": false,
+                                     "before": null, "after": null}
+              thp.enabled: {"value": "madvise", "rule": "thp-madvise", "changed": true,
+                            "before": "always", "after": "madvise"}
+            changed: {"mm_tunables": ["thp.enabled"]}
+            other_changes: {}
+            changes: 1
+            line: "profile server, tier 1-4G (1 GiB RAM): changed mm_tunables (thp.enabled)"
+        - {"host": "web2", "status": "unreachable", "reason": "Failed to connect to the host via ssh", "policy": null}
     totals:
       description:
         - Fleet totals. C(hosts) counts every row, C(ok), C(unreachable), C(failed) and C(no_facts) count rows
@@ -116,6 +152,8 @@ _value:
         - C(advice) maps an advice id to the number of hosts that got it.
         - C(pressure_levels) maps a pressure level (V(none), V(some), V(stalling), or V(unknown) for a host
           without PSI data) to the sorted names of the V(ok) hosts at that level.
+        - C(policy_hosts) counts the rows with a C(policy) section, C(policy_changed) those whose policy changed
+          something (in check mode: would change).
       type: dict
       sample:
         hosts: 2
@@ -130,6 +168,8 @@ _value:
         oom_kills: 0
         advice: {"zswap_with_zram": 1}
         pressure_levels: {"none": ["web1"]}
+        policy_hosts: 1
+        policy_changed: 1
 """
 
 NAME = "memwise.linux.fleet_summary"
@@ -175,6 +215,11 @@ FIELDS = (
 # Expressions over the host's variables, for fields ``memwise`` may not carry.
 HOST_FIELDS = (("kernel", ("ansible_facts.kernel", "ansible_kernel")),)
 SUMMED = ("mem_total", "mem_available", "swap_total", "swap_used", "oom_kills")
+# A setting named by a module's changed_settings -> the plan setting it is (memwise.linux.memory_plan's flat
+# ``settings``). swap and zram name device attributes; a zram device's are ``zramN.<attribute>``.
+SWAP_SETTINGS = {"active": "swap.enabled", "size": "swap.size", "device_size": "swap.size", "priority": "swap.priority"}
+ZRAM_SETTINGS = {"active": "zram.enabled", "disksize": "zram.size", "algorithm": "zram.algorithm",
+                 "priority": "zram.priority"}  # fmt: skip
 
 _COMPILED = {}
 
@@ -252,7 +297,8 @@ def _host_vars(data, host):
         "ansible_facts": {"kernel": facts.get("kernel")} if isinstance(facts, Mapping) else None,
         "ansible_kernel": variables.get("ansible_kernel"),
     }
-    return variables.get("memwise_report_status"), variables.get("memwise_report_reason"), memwise, host_level
+    policy = (variables.get("memory_policy_plan"), variables.get("memory_policy_changes"))
+    return variables.get("memwise_report_status"), variables.get("memwise_report_reason"), memwise, host_level, policy
 
 
 def _status(host, status, memwise):
@@ -292,6 +338,82 @@ def host_row(host, status, reason, memwise, host_level=None):
     return row
 
 
+def _plan_setting(module, name):
+    """The plan setting (flat name) that ``name``, changed by ``module``, is; None when it is none."""
+    if module == "swap":
+        return SWAP_SETTINGS.get(name)
+    if module == "zram":
+        return ZRAM_SETTINGS.get(name.partition(".")[2])
+    prefix = {"sysctl": "sysctl.", "oomd": "oomd.", "unit_resources": "units.", "mm_tunables": ""}.get(module)
+    return None if prefix is None else prefix + name
+
+
+def _policy_error(host, what):
+    return AnsibleFilterError(
+        "%s: host %r: %s; it is set by the memwise.linux.memory_policy role (playbook memwise.linux.apply_policy)"
+        % (NAME, host, what)
+    )
+
+
+def policy_section(host, plan, changes, check_mode=False):
+    """The ``policy`` section of a row (see RETURN) from a host's memory_policy_plan and memory_policy_changes."""
+    if plan is None:
+        return None
+    plan = _plain(plan)
+    if not isinstance(plan, dict) or not isinstance(plan.get("settings"), dict) or "profile" not in plan:
+        raise _policy_error(host, "memory_policy_plan is not a memory plan (no profile or settings)")
+    settings = {}
+    for name, entry in plan["settings"].items():
+        if not isinstance(entry, dict) or "value" not in entry or "rule" not in entry:
+            raise _policy_error(host, "memory_policy_plan setting %r is not {value, rule}" % name)
+        settings[name] = {
+            "value": entry["value"],
+            "rule": entry["rule"],
+            "changed": None,
+            "before": None,
+            "after": None,
+        }
+    section = {
+        "profile": plan["profile"],
+        "tier": plan.get("tier"),
+        "ram": plan.get("ram"),
+        "mem_total": plan.get("mem_total"),
+        "check_mode": bool(check_mode),
+        "oomd": plan.get("oomd"),
+        "settings": settings,
+        "changed": None,
+        "other_changes": None,
+        "changes": None,
+        "line": None,
+    }
+    if changes is None:
+        return section
+    changes = _plain(changes)
+    changed = changes.get("changed") if isinstance(changes, dict) else None
+    if not isinstance(changed, dict) or not all(isinstance(names, list) for names in changed.values()):
+        raise _policy_error(host, "memory_policy_changes has no changed (module -> list of settings)")
+    values = changes.get("values") if isinstance(changes.get("values"), dict) else {}
+    for entry in settings.values():
+        entry["changed"] = False
+    other = {}
+    for module, names in changed.items():
+        moved = values.get(module) if isinstance(values.get(module), dict) else {}
+        for name in names:
+            entry = settings.get(_plan_setting(module, str(name)))
+            if entry is None:
+                other.setdefault(module, []).append(name)
+            elif not entry["changed"]:  # the first name that is this setting gives its values
+                value = moved.get(name) if isinstance(moved.get(name), dict) else {}
+                entry.update(changed=True, before=value.get("before"), after=value.get("after"))
+    section.update(
+        changed=changed,
+        other_changes=other,
+        changes=sum(len(names) for names in changed.values()),
+        line=None if changes.get("line") is None else str(changes["line"]),
+    )
+    return section
+
+
 def totals(rows):
     """Fleet totals over report rows (see RETURN)."""
     result = {"hosts": len(rows)}
@@ -307,10 +429,13 @@ def totals(rows):
             levels.setdefault(row["pressure_level"] or "unknown", []).append(row["host"])
     result["advice"] = dict(sorted(advice.items()))
     result["pressure_levels"] = {level: sorted(hosts) for level, hosts in sorted(levels.items())}
+    policies = [row["policy"] for row in rows if row.get("policy") is not None]
+    result["policy_hosts"] = len(policies)
+    result["policy_changed"] = sum(1 for policy in policies if policy["changes"])
     return result
 
 
-def fleet_summary(data, hosts=None):
+def fleet_summary(data, hosts=None, check_mode=False):
     """``hostvars | fleet_summary(ansible_play_hosts_all)``; see DOCUMENTATION."""
     if not isinstance(data, Mapping):
         raise AnsibleFilterError(
@@ -320,11 +445,17 @@ def fleet_summary(data, hosts=None):
         hosts = list(data)
     elif isinstance(hosts, (str, bytes)) or not isinstance(hosts, (list, tuple)):
         raise AnsibleFilterError("%s: hosts must be a list of host names, not %r" % (NAME, hosts))
+    if not isinstance(check_mode, bool):
+        raise AnsibleFilterError(
+            "%s: check_mode must be true or false (pass ansible_check_mode), not %r" % (NAME, check_mode)
+        )
     _jmespath()
     rows = []
     for host in sorted({str(name) for name in hosts}):
-        status, reason, memwise, host_level = _host_vars(data, host)
-        rows.append(host_row(host, status, reason, memwise, host_level))
+        status, reason, memwise, host_level, (plan, changes) = _host_vars(data, host)
+        row = host_row(host, status, reason, memwise, host_level)
+        row["policy"] = policy_section(host, plan, changes, check_mode)
+        rows.append(row)
     return {"hosts": rows, "totals": totals(rows)}
 
 

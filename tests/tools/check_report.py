@@ -2,6 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Check a report.json of memwise.linux.gather against its documented shape.
 
+Reads format_version 1 (no policy) and 2 (each row has a ``policy`` section,
+the totals ``policy_hosts`` and ``policy_changed``).
+
 The shape is documented in docs/docsite/rst/report.rst; this checker is its
 executable form (standard library only, so it runs anywhere a report lands).
 Exits 0 when the report is valid, else 1 with the first wrong field named, for
@@ -17,6 +20,7 @@ import re
 import sys
 
 STATUSES = ("ok", "unreachable", "failed", "no_facts")
+FORMAT_VERSIONS = (1, 2)  # 2 adds each row's policy and the totals policy_hosts, policy_changed
 SEVERITIES = ("info", "warning", "critical")
 PRESSURE_LEVELS = ("none", "some", "stalling")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -29,7 +33,7 @@ class ReportError(Exception):
 # A spec is one of: a type name ("int", "number", "str", "bool"), a tuple of
 # allowed constants, ("null", spec) for "spec or null", ("list", spec),
 # ("map", spec) (a dictionary with string keys and values of spec), or a dict
-# of exactly these keys -> spec. "ratio" is a number from 0 to 1.
+# of exactly these keys -> spec. "ratio" is a number from 0 to 1; "any" is any JSON value.
 def nullable(spec):
     return ("null", spec)
 
@@ -73,8 +77,26 @@ DATA = {
     "systemd_version": nullable("version"),
     "unavailable": nullable(("map", "str")),
 }
-ROW = dict({"host": "str", "status": STATUSES, "reason": nullable("str")}, **DATA)
-TOTALS = {
+ROW_V1 = dict({"host": "str", "status": STATUSES, "reason": nullable("str")}, **DATA)
+# A setting of the plan: its value, the rule that chose it and, when the role recorded its changes,
+# whether it changed (before/after: what the module reported, null when not known).
+SETTING = {"value": "any", "rule": "str", "changed": nullable("bool"), "before": "any", "after": "any"}
+CHANGED = ("map", ("list", "str"))
+POLICY = {
+    "profile": "str",
+    "tier": "str",
+    "ram": "int",
+    "mem_total": "int",
+    "check_mode": "bool",
+    "oomd": {"mode": ("required", "optional", "off"), "enabled": "bool", "missing": ("list", "str")},
+    "settings": ("map", SETTING),
+    "changed": nullable(CHANGED),
+    "other_changes": nullable(CHANGED),
+    "changes": nullable("int"),
+    "line": nullable("str"),
+}
+ROW = dict(ROW_V1, policy=nullable(POLICY))
+TOTALS_V1 = {
     "hosts": "int",
     "ok": "int",
     "unreachable": "int",
@@ -88,14 +110,19 @@ TOTALS = {
     "advice": ("map", "int"),
     "pressure_levels": ("map", ("list", "str")),
 }
-REPORT = {
-    "format": ("memwise.linux.report",),
-    "format_version": (1,),
-    "generated": "timestamp",
-    "collection": {"name": ("memwise.linux",), "version": nullable("str")},
-    "hosts": ("list", ROW),
-    "totals": TOTALS,
-}
+TOTALS = dict(TOTALS_V1, policy_hosts="int", policy_changed="int")
+
+
+def report_spec(version):
+    """The shape of a report of format_version ``version`` (one of FORMAT_VERSIONS)."""
+    return {
+        "format": ("memwise.linux.report",),
+        "format_version": (version,),
+        "generated": "timestamp",
+        "collection": {"name": ("memwise.linux",), "version": nullable("str")},
+        "hosts": ("list", ROW_V1 if version == 1 else ROW),
+        "totals": TOTALS_V1 if version == 1 else TOTALS,
+    }
 
 
 def _type_name(value):
@@ -112,6 +139,7 @@ def _scalar_ok(spec, value):
         "str": isinstance(value, str),
         "bool": isinstance(value, bool),
         "version": is_int or isinstance(value, str),
+        "any": True,
         "timestamp": isinstance(value, str) and bool(TIMESTAMP.match(value)),
     }[spec]
 
@@ -170,7 +198,33 @@ def _check_rows(rows):
             raise ReportError("hosts[%d].%s: must be null for a host with status %s" % (index, wrong[0], row["status"]))
 
 
-def expected_totals(rows):
+def _check_policy(policy, where):
+    """A policy section: its counts agree with its lists, and its settings with what changed."""
+    changed = policy["changed"]
+    flags = {name: setting["changed"] for name, setting in policy["settings"].items()}
+    if changed is None:
+        for key in ("other_changes", "changes", "line"):
+            if policy[key] is not None:
+                raise ReportError("%s.%s: must be null when changed is null" % (where, key))
+        wrong = [name for name, flag in flags.items() if flag is not None]
+        if wrong:
+            raise ReportError("%s.settings.%s.changed: must be null when changed is null" % (where, wrong[0]))
+        return
+    if policy["changes"] != sum(len(names) for names in changed.values()):
+        raise ReportError(
+            "%s.changes: %r, but changed lists %d" % (where, policy["changes"], sum(map(len, changed.values())))
+        )
+    for module, names in policy["other_changes"].items():
+        if not set(names) <= set(changed.get(module, [])):
+            raise ReportError("%s.other_changes.%s: %s not in changed.%s" % (where, module, names, module))
+    wrong = [name for name, flag in flags.items() if flag is None]
+    if wrong:
+        raise ReportError("%s.settings.%s.changed: null, but the changes are known" % (where, wrong[0]))
+    if policy["changes"] and not policy["line"]:
+        raise ReportError("%s.line: missing for a policy that changed something" % where)
+
+
+def expected_totals(rows, version=FORMAT_VERSIONS[-1]):
     """The totals the rows give (the filter computes the same on the controller)."""
     totals = {"hosts": len(rows)}
     for status in STATUSES:
@@ -185,13 +239,22 @@ def expected_totals(rows):
             levels.setdefault(row["pressure_level"] or "unknown", []).append(row["host"])
     totals["advice"] = advice
     totals["pressure_levels"] = levels
+    if version >= 2:
+        policies = [row["policy"] for row in rows if row["policy"] is not None]
+        totals["policy_hosts"] = len(policies)
+        totals["policy_changed"] = sum(1 for policy in policies if policy["changes"])
     return totals
 
 
 def check_consistency(report):
     """What the types alone cannot say: order, null data of hosts not ok, totals."""
     _check_rows(report["hosts"])
-    for key, value in expected_totals(report["hosts"]).items():
+    version = report["format_version"]
+    if version >= 2:
+        for index, row in enumerate(report["hosts"]):
+            if row["policy"] is not None:
+                _check_policy(row["policy"], "hosts[%d].policy" % index)
+    for key, value in expected_totals(report["hosts"], version).items():
         if report["totals"][key] != value:
             raise ReportError("totals.%s: %r, but the rows give %r" % (key, report["totals"][key], value))
 
@@ -214,7 +277,11 @@ def check_file(path, expectations=()):
             report = json.load(handle)
         except ValueError as exc:
             raise ReportError("not JSON: %s" % exc) from exc
-    check(report, REPORT, "report")
+    if not isinstance(report, dict):
+        raise ReportError("report: expected an object, got %s" % _type_name(report))
+    version = report.get("format_version")
+    check(version, FORMAT_VERSIONS, "report.format_version")
+    check(report, report_spec(version), "report")
     check_consistency(report)
     check_hosts(report, expectations)
     return report

@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.memwise.linux.plugins.filter.fleet_summary import fleet_summary
 
-from ..plugins.filter.test_fleet_summary import FULL
+from ..plugins.filter.test_fleet_summary import FULL, policy_vars
 
 TOOL = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "check_report.py")
 _SPEC = importlib.util.spec_from_file_location("check_report", TOOL)
@@ -24,15 +24,19 @@ _SPEC.loader.exec_module(check_report)
 def make_report():
     fleet = fleet_summary(
         {
-            "web1": {"ansible_facts": {"memwise": copy.deepcopy(FULL)}},
+            "web1": dict({"ansible_facts": {"memwise": copy.deepcopy(FULL)}}, **policy_vars("deb13", "server")),
             "web2": {"memwise": {"meminfo": {"MemTotal": 2048, "MemAvailable": 1024}, "unavailable": {}}},
-            "ghost": {"memwise_report_status": "unreachable", "memwise_report_reason": "ssh: connection refused"},
+            "ghost": {
+                "memwise_report_status": "unreachable",
+                "memwise_report_reason": "ssh: connection refused",
+                "memory_policy_plan": policy_vars("deb12", "small_vm")["memory_policy_plan"],
+            },
             "old": {},
         }
     )
     return {
         "format": "memwise.linux.report",
-        "format_version": 1,
+        "format_version": 2,
         "generated": "2026-11-28T15:18:28Z",
         "collection": {"name": "memwise.linux", "version": "0.1.0"},
         "hosts": fleet["hosts"],
@@ -57,6 +61,18 @@ def test_unknown_version_is_valid(tmp_path):
     check_report.check_file(write(tmp_path, report))
 
 
+def test_format_version_1_has_no_policy(tmp_path):
+    report = make_report()
+    report["format_version"] = 1
+    for row in report["hosts"]:
+        del row["policy"]
+    del report["totals"]["policy_hosts"], report["totals"]["policy_changed"]
+    check_report.check_file(write(tmp_path, report))
+    report["hosts"][0]["policy"] = None
+    with pytest.raises(check_report.ReportError, match=r"^report\.hosts\[0\]\.policy: not a documented field$"):
+        check_report.check_file(write(tmp_path, report))
+
+
 def _set(report, path, value):
     """Set (or with value ``...`` delete) the field at a dotted path with list indexes."""
     *parents, last = path.split(".")
@@ -74,8 +90,8 @@ def _set(report, path, value):
     ("path", "value", "match"),
     [
         ("format", "other", r"^report\.format: 'other' is not one of memwise\.linux\.report$"),
-        ("format_version", 2, r"^report\.format_version: 2 is not one of 1$"),
-        ("format_version", True, r"^report\.format_version: True is not one of 1$"),
+        ("format_version", 3, r"^report\.format_version: 3 is not one of 1, 2$"),
+        ("format_version", True, r"^report\.format_version: True is not one of 1, 2$"),
         ("generated", "yesterday", r"^report\.generated: expected a UTC time like .*, got str 'yesterday'$"),
         ("collection.name", "x.y", r"^report\.collection\.name: 'x\.y' is not one of memwise\.linux$"),
         ("totals", ..., r"^report\.totals: missing$"),
@@ -98,11 +114,32 @@ def _set(report, path, value):
         ("hosts.2.systemd_version", 2.5, r"^report\.hosts\[2\]\.systemd_version: expected version, got float 2\.5$"),
         ("totals.advice.no_swap", "1", r"^report\.totals\.advice\.no_swap: expected int, got str '1'$"),
         ("totals.pressure_levels.none", "web1", r"^report\.totals\.pressure_levels\.none: expected a list, got str"),
+        ("totals.policy_hosts", ..., r"^report\.totals\.policy_hosts: missing$"),
+        ("hosts.1.policy", ..., r"^report\.hosts\[1\]\.policy: missing$"),
+        ("hosts.0.policy.tier", None, r"^report\.hosts\[0\]\.policy\.tier: expected str, got null None$"),
+        ("hosts.0.policy.oomd.mode", "on", r"^report\.hosts\[0\]\.policy\.oomd\.mode: 'on' is not one of required"),
+        ("hosts.2.policy.check_mode", "no", r"^report\.hosts\[2\]\.policy\.check_mode: expected bool, got str"),
+        ("hosts.2.policy.changed.swap", "size", r"^report\.hosts\[2\]\.policy\.changed\.swap: expected a list"),
     ],
 )
 def test_shape_errors_name_the_field(tmp_path, path, value, match):
     report = make_report()
     _set(report, path, value)
+    with pytest.raises(check_report.ReportError, match=match):
+        check_report.check_file(write(tmp_path, report))
+
+
+@pytest.mark.parametrize(
+    ("setting", "key", "value", "match"),
+    [
+        ("swap.size", "rule", 1, r"^report\.hosts\[2\]\.policy\.settings\.swap\.size\.rule: expected str, got int"),
+        ("thp.enabled", "changed", "yes", r"^report\.hosts\[2\]\.policy\.settings\.thp\.enabled\.changed: expec"),
+        ("thp.enabled", "before", ..., r"^report\.hosts\[2\]\.policy\.settings\.thp\.enabled\.before: missing$"),
+    ],
+)
+def test_policy_setting_errors(tmp_path, setting, key, value, match):
+    report = make_report()
+    _set(report["hosts"][2]["policy"]["settings"][setting], key, value)
     with pytest.raises(check_report.ReportError, match=match):
         check_report.check_file(write(tmp_path, report))
 
@@ -118,8 +155,20 @@ def test_shape_errors_name_the_field(tmp_path, path, value, match):
         (lambda r: r["totals"].update(mem_total=0), r"^totals\.mem_total: 0, but the rows give \d+$"),
         (lambda r: r["totals"].update(advice={}), r"^totals\.advice: \{\}, but the rows give \{"),
         (lambda r: r["totals"].update(pressure_levels={}), r"^totals\.pressure_levels: \{\}, but the rows give"),
+        (lambda r: r["totals"].update(policy_hosts=1), r"^totals\.policy_hosts: 1, but the rows give 2$"),
+        (lambda r: r["totals"].update(policy_changed=0), r"^totals\.policy_changed: 0, but the rows give 1$"),
+        (lambda r: r["hosts"][2]["policy"].update(changes=1), r"^hosts\[2\]\.policy\.changes: 1, but changed lists"),
+        (lambda r: r["hosts"][2]["policy"].update(other_changes={"zram": ["used"]}),
+         r"^hosts\[2\]\.policy\.other_changes\.zram: \['used'\] not in changed\.zram$"),
+        (lambda r: r["hosts"][2]["policy"]["settings"]["thp.enabled"].update(changed=None),
+         r"^hosts\[2\]\.policy\.settings\.thp\.enabled\.changed: null, but the changes are known$"),
+        (lambda r: r["hosts"][2]["policy"].update(line=None),
+         r"^hosts\[2\]\.policy\.line: missing for a policy that changed something$"),
+        (lambda r: r["hosts"][0]["policy"].update(changes=0), r"^hosts\[0\]\.policy\.changes: must be null when"),
+        (lambda r: r["hosts"][0]["policy"]["settings"]["swap.size"].update(changed=False),
+         r"^hosts\[0\]\.policy\.settings\.swap\.size\.changed: must be null when changed is null$"),
     ],
-)
+)  # fmt: skip
 def test_consistency_errors(tmp_path, change, match):
     report = make_report()
     change(report)

@@ -12,8 +12,12 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.memwise.linux.plugins.filter import fleet_summary as plugin
+from ansible_collections.memwise.linux.plugins.filter import policy_changes as policy_changes_module
 from ansible_collections.memwise.linux.plugins.filter.fleet_summary import FIELDS, fleet_summary
-from ansible_collections.memwise.linux.plugins.module_utils import _facts
+from ansible_collections.memwise.linux.plugins.filter.memory_plan import memory_plan
+from ansible_collections.memwise.linux.plugins.filter.policy_changes import policy_changes
+from ansible_collections.memwise.linux.plugins.module_utils import _facts, _module
+from ansible_collections.memwise.linux.plugins.module_utils._sizes import to_bytes
 
 from ...conftest import FIXTURES, fixture_sources
 
@@ -132,6 +136,7 @@ FULL_ROW = {
     "kernel": None,
     "systemd_version": 252,
     "unavailable": {"mglru": "/sys/kernel/mm/lru_gen does not exist"},
+    "policy": None,
 }
 
 
@@ -159,7 +164,7 @@ def test_registered_under_its_name():
 def test_full_row():
     result = fleet_summary({"web1": host(facts(), memwise_report_status="ok")})
     assert result["hosts"] == [FULL_ROW]
-    assert list(result["hosts"][0]) == ["host", "status", "reason", *DATA_FIELDS]
+    assert list(result["hosts"][0]) == ["host", "status", "reason", *DATA_FIELDS, "policy"]
 
 
 def test_only_meminfo_and_swap_derives_what_it_can():
@@ -288,6 +293,8 @@ def test_rows_sorted_and_hosts_chosen():
             "oom_kills": 0,
             "advice": {},
             "pressure_levels": {},
+            "policy_hosts": 0,
+            "policy_changed": 0,
         },
     }
 
@@ -318,6 +325,8 @@ def test_totals():
         "oom_kills": 4,
         "advice": {"memory_pressure": 2, "oom_kills": 1},
         "pressure_levels": {"none": ["b"], "some": ["a"], "unknown": ["c"]},
+        "policy_hosts": 0,
+        "policy_changed": 0,
     }
 
 
@@ -372,7 +381,17 @@ class HostVarsLike(Mapping):
 
 
 class Guarded(Mapping):
-    READ = frozenset({"ansible_facts", "memwise", "memwise_report_status", "memwise_report_reason", "ansible_kernel"})
+    READ = frozenset(
+        {
+            "ansible_facts",
+            "memwise",
+            "memwise_report_status",
+            "memwise_report_reason",
+            "ansible_kernel",
+            "memory_policy_plan",
+            "memory_policy_changes",
+        }
+    )
 
     def __init__(self, variables):
         self._variables = variables
@@ -457,3 +476,249 @@ def test_without_jmespath(monkeypatch):
         AnsibleFilterError, match=r"^memwise\.linux\.fleet_summary needs the Python library jmespath on the controller"
     ):
         fleet_summary({"web1": host(FULL)})
+
+
+# The policy section: plans from the real memory_plan filter over the captured Debian 12 and 13
+# facts, and what changed from the real policy_changes filter over module results in each module's
+# documented RETURN shape (settings: name -> layer -> before/after; changed_settings from the
+# collection's own helper), with the "before" values read from the same captured facts.
+KSM_RUN = {0: "stop", 1: "run", 2: "unmerge"}
+
+
+def captured(source):
+    return _facts.collect(_facts.resolve_subset(["all"]), root=os.path.join(FIXTURES, source, "root"))
+
+
+def _result(settings):
+    """A module result as the apply modules return it: settings, changed_settings, changed."""
+    changed = _module.changed_settings(settings)
+    return {"changed": bool(changed), "changed_settings": changed, "settings": settings}
+
+
+def _live(before, after):
+    return {"live": {"before": before, "after": after}}
+
+
+def module_results(memwise, plan):
+    """The registered results of the role's module tasks for ``plan`` on a host whose facts are ``memwise``
+    (what check mode predicts: each planned value against the captured one)."""
+    args = plan["modules"]
+    results = {"zram": {"skipped": True, "changed": False}, "oomd": {"skipped": True, "changed": False}}
+    if args["sysctl"] is not None:
+        results["sysctl"] = _result(
+            {
+                key: _live(str(memwise["vm"][key.split(".", 1)[1]]), str(value))
+                for key, value in args["sysctl"]["settings"].items()
+            }
+        )
+    if args["swap"] is not None:
+        device = next((d for d in memwise["swap"]["devices"] if d["path"] == args["swap"]["device"]), {})
+        size = args["swap"]["size"]
+        results["swap"] = _result(
+            {
+                "active": _live(bool(device), True),
+                "size": _live(device.get("size"), size - 4096),  # /proc/swaps leaves out the header page
+                "used": _live(device.get("used"), 0),
+                "priority": _live(device.get("priority"), args["swap"]["priority"]),
+                "device_size": _live(device.get("size", -4096) + 4096 if device else None, size),
+            }
+        )
+    if args["zram"] is not None:  # zram0 of N% of MemTotal up to max_size, in pages
+        zram = args["zram"]
+        device = next((d for d in (memwise.get("zram") or {}).get("devices", []) if d["name"] == "zram0"), {})
+        size = min(to_bytes(zram["size"], total=memwise["meminfo"]["MemTotal"]), zram["max_size"])
+        results["zram"] = _result(
+            {
+                "zram0.disksize": _live(device.get("disksize"), -(-size // 4096) * 4096),
+                "zram0.algorithm": _live(device.get("algorithm"), zram["algorithm"]),
+                "zram0.priority": _live(device.get("priority"), zram["priority"]),
+                "zram0.active": _live(bool(device.get("active")), True),
+            }
+        )
+    mm = args["mm_tunables"]
+    yes_no = {True: "Y", False: "N"}
+    settings = {"thp.%s" % k: _live(memwise["thp"][k], v) for k, v in mm["thp"].items()}
+    settings.update(
+        {
+            "zswap.%s" % k: _live(yes_no.get(memwise["zswap"][k], memwise["zswap"][k]), yes_no.get(v, v))
+            for k, v in mm["zswap"].items()
+        }
+    )
+    settings["ksm.run"] = _live(KSM_RUN[memwise["ksm"]["run"]], mm["ksm"]["run"])
+    if "mglru" in mm:
+        settings["mglru.min_ttl_ms"] = _live(memwise["mglru"]["min_ttl_ms"], mm["mglru"]["min_ttl_ms"])
+    results["mm_tunables"] = _result(settings)
+    if args["oomd"] is not None:  # a host without the collection's oomd.conf.d drop-in yet
+        results["oomd"] = _result({key: {"file": {"before": None, "after": v}} for key, v in args["oomd"].items()})
+    items = []
+    for entry in args["unit_resources"]:  # ManagedOOM* are unset (auto) on a stock Debian
+        item = _result({prop: _live("auto", value) for prop, value in entry["properties"].items()})
+        items.append(dict(item, item=entry))
+    results["unit_resources"] = {"changed": any(i["changed"] for i in items), "results": items}
+    return results
+
+
+def policy_vars(source, profile, check_mode=False, **options):
+    """memory_policy_plan and memory_policy_changes of a host, as the memory_policy role sets them."""
+    memwise = captured(source)
+    plan = memory_plan(memwise, profile, **options)
+    changes = policy_changes(plan, check_mode=check_mode, **module_results(memwise, plan))
+    return {"memory_policy_plan": plan, "memory_policy_changes": changes}
+
+
+def test_policy_section_from_a_real_plan_and_changes():
+    variables = policy_vars("deb13", "server", limit=[{"unit": "workload.slice", "high": "60%"}])
+    plan, changes = variables["memory_policy_plan"], variables["memory_policy_changes"]
+    result = fleet_summary({"vm1": dict(host(captured("deb13")), **variables)})
+    policy = result["hosts"][0]["policy"]
+    assert {k: policy[k] for k in ("profile", "tier", "ram", "mem_total", "check_mode", "oomd")} == {
+        "profile": "server",
+        "tier": plan["tier"],
+        "ram": plan["ram"],
+        "mem_total": captured("deb13")["meminfo"]["MemTotal"],
+        "check_mode": False,
+        "oomd": {"mode": "optional", "enabled": True, "missing": []},
+    }
+    # Every planned setting, in the plan's order, with its value and rule.
+    assert list(policy["settings"]) == list(plan["settings"])
+    for name, entry in plan["settings"].items():
+        assert (policy["settings"][name]["value"], policy["settings"][name]["rule"]) == (entry["value"], entry["rule"])
+    # The deb13 capture: a 256 MiB /swapfile at priority 5, THP always, zswap lzo, swappiness 60.
+    changed = sorted(name for name, entry in policy["settings"].items() if entry["changed"])
+    assert changed == [
+        "oomd.DefaultMemoryPressureDurationSec",
+        "oomd.DefaultMemoryPressureLimit",
+        "oomd.SwapUsedLimit",
+        "swap.priority",
+        "swap.size",
+        "thp.enabled",
+        "units.system.slice.ManagedOOMSwap",
+        "units.user.slice.ManagedOOMSwap",
+        "units.workload.slice.ManagedOOMSwap",
+        "units.workload.slice.MemoryHigh",
+        "zswap.compressor",
+    ]
+    assert policy["settings"]["sysctl.vm.swappiness"]["changed"] is False
+    assert policy["settings"]["thp.defrag"]["changed"] is False
+    # What the modules named that is no plan setting: the swap file's use.
+    assert policy["other_changes"] == {"swap": ["used"]}
+    assert policy["changed"] == changes["changed"]
+    assert policy["changes"] == sum(len(names) for names in changes["changed"].values())
+    assert policy["line"] == changes["line"] and policy["line"].startswith("profile server, tier 1-4G")
+    # policy_changes carries no values yet, so before and after are unknown.
+    assert all(entry["before"] is None and entry["after"] is None for entry in policy["settings"].values())
+    assert (result["totals"]["policy_hosts"], result["totals"]["policy_changed"]) == (1, 1)
+
+
+def test_policy_section_in_check_mode_and_of_a_zram_profile():
+    variables = policy_vars("deb12", "small_vm", check_mode=True)
+    policy = fleet_summary({"vm1": dict(host(captured("deb12")), **variables)}, check_mode=True)["hosts"][0]["policy"]
+    assert policy["check_mode"] is True
+    assert "would change" in policy["line"]
+    # The deb12 capture: swappiness 60, a 256 MiB zram0 (zstd, priority 100) of a 1 GiB VM.
+    assert policy["settings"]["sysctl.vm.swappiness"] == {
+        "value": 100,
+        "rule": "swappiness-zram",
+        "changed": True,
+        "before": None,
+        "after": None,
+    }
+    assert policy["settings"]["zram.size"] == {
+        "value": "50%",
+        "rule": "zram-generator",
+        "changed": True,  # from zram0.disksize
+        "before": None,
+        "after": None,
+    }
+    assert policy["settings"]["zram.algorithm"]["changed"] is False
+    assert policy["settings"]["zram.priority"]["changed"] is False
+    assert policy["changed"]["zram"] == ["zram0.disksize"]
+
+
+def test_nothing_changed_counts_as_a_policy_host_without_changes():
+    memwise = captured("deb13")
+    plan = memory_plan(memwise, "server")
+    unchanged = {name: {"changed": False, "changed_settings": []} for name in policy_changes_module.ORDER}
+    variables = {"memory_policy_plan": plan, "memory_policy_changes": policy_changes(plan, **unchanged)}
+    result = fleet_summary({"vm1": dict(host(memwise), **variables), "vm2": host(memwise)})
+    policy = result["hosts"][0]["policy"]
+    assert (policy["changed"], policy["other_changes"], policy["changes"]) == ({}, {}, 0)
+    assert policy["line"].endswith(": no change")
+    assert not any(entry["changed"] for entry in policy["settings"].values())
+    assert result["hosts"][1]["policy"] is None
+    assert (result["totals"]["policy_hosts"], result["totals"]["policy_changed"]) == (1, 0)
+
+
+def test_a_plan_without_changes_is_not_applied():
+    """The role failed after it planned (e.g. a module task failed): the changes are unknown, not none."""
+    memwise = captured("deb13")
+    variables = {"memory_policy_plan": memory_plan(memwise, "database")}
+    policy = fleet_summary({"db1": dict(host(memwise), **variables)})["hosts"][0]["policy"]
+    assert (policy["changed"], policy["other_changes"], policy["changes"], policy["line"]) == (None, None, None, None)
+    assert {entry["changed"] for entry in policy["settings"].values()} == {None}
+    assert policy["settings"]["thp.enabled"]["value"] == "never"
+
+
+def test_the_policy_of_an_unreachable_host_still_shows():
+    """The plan and changes are this run's (set_fact), not stale facts: they stay when gathering failed after."""
+    variables = policy_vars("deb13", "server")
+    row = fleet_summary({"vm1": dict(memwise_report_status="unreachable", **variables)})["hosts"][0]
+    assert row["status"] == "unreachable" and row["mem_total"] is None
+    assert row["policy"]["profile"] == "server" and row["policy"]["changes"] > 0
+
+
+def test_before_and_after_when_the_changes_carry_values():
+    """memory_policy_changes with values (module -> setting -> {before, after}) fills before/after."""
+    variables = policy_vars("deb13", "server")
+    results = module_results(captured("deb13"), variables["memory_policy_plan"])
+    values = {
+        module: {
+            name: next(iter(layer for layer in result["settings"][name].values() if layer["before"] != layer["after"]))
+            for name in result["changed_settings"]
+        }
+        for module, result in results.items()
+        if result.get("changed_settings")
+    }
+    variables["memory_policy_changes"] = dict(variables["memory_policy_changes"], values=values)
+    settings = fleet_summary({"vm1": variables})["hosts"][0]["policy"]["settings"]
+    assert settings["thp.enabled"] == {
+        "value": "madvise",
+        "rule": "thp-madvise",
+        "changed": True,
+        "before": "always",
+        "after": "madvise",
+    }
+    # swap.size is named twice (size, device_size): the first gives the values.
+    assert (settings["swap.size"]["before"], settings["swap.size"]["after"]) == (268431360, (2 << 30) - 4096)
+    assert (settings["oomd.SwapUsedLimit"]["before"], settings["oomd.SwapUsedLimit"]["after"]) == (None, "80%")
+
+
+def test_policy_from_ansible_containers():
+    variables = policy_vars("deb13", "desktop")
+    row = fleet_summary(tag({"pc1": dict(host(captured("deb13")), **variables)}))["hosts"][0]
+    assert row["policy"]["settings"]["units.user.slice.ManagedOOMMemoryPressureLimit"]["value"] == "50%"
+    assert not isinstance(row["policy"]["profile"], TaggedStr)
+
+
+@pytest.mark.parametrize(
+    ("variables", "match"),
+    [
+        ({"memory_policy_plan": "server"}, r"^memwise\.linux\.fleet_summary: host 'web1': memory_policy_plan is not a"
+         r" memory plan \(no profile or settings\); it is set by the memwise\.linux\.memory_policy role"),
+        ({"memory_policy_plan": {"profile": "server", "settings": {"swap.size": 1}}},
+         r"host 'web1': memory_policy_plan setting 'swap\.size' is not \{value, rule\}"),
+        ({"memory_policy_plan": {"profile": "server", "settings": {}}, "memory_policy_changes": {"line": "x"}},
+         r"host 'web1': memory_policy_changes has no changed \(module -> list of settings\)"),
+        ({"memory_policy_plan": {"profile": "server", "settings": {}},
+          "memory_policy_changes": {"changed": {"sysctl": "vm.swappiness"}}},
+         r"memory_policy_changes has no changed"),
+    ],
+)  # fmt: skip
+def test_policy_errors(variables, match):
+    with pytest.raises(AnsibleFilterError, match=match):
+        fleet_summary({"web1": variables})
+
+
+def test_check_mode_must_be_a_boolean():
+    with pytest.raises(AnsibleFilterError, match=r"^memwise\.linux\.fleet_summary: check_mode must be true or false"):
+        fleet_summary({"web1": {}}, check_mode="yes")

@@ -99,7 +99,8 @@ _value:
           C(mem_total), C(check_mode), C(oomd) (C(mode), C(enabled), C(missing)), C(settings) (the plan's flat
           settings, C(area.name) -> C(value), C(rule), C(changed), C(before), C(after)), C(changed) (module -> the
           settings it changed, as C(memory_policy_changes) lists them), C(other_changes) (those of C(changed) that
-          are no plan setting, such as a swap file's C(used)), C(changes) (how many settings changed) and C(line)
+          are no plan setting, such as a swap file's C(used)), C(changes) (how many settings changed: the plan
+          settings marked C(changed) plus the C(other_changes)) and C(line)
           (the role's one-line summary). C(changed), C(other_changes), C(changes) and C(line) are V(null), and each
           setting's C(changed) is V(null), when the host has no C(memory_policy_changes) (the role stopped before
           it recorded them). C(before) and C(after) are the values a module reported for a changed setting when
@@ -408,7 +409,7 @@ def policy_section(host, plan, changes, check_mode=False):
     section.update(
         changed=changed,
         other_changes=other,
-        changes=sum(len(names) for names in changed.values()),
+        changes=sum(1 for entry in settings.values() if entry["changed"]) + sum(map(len, other.values())),
         line=None if changes.get("line") is None else str(changes["line"]),
     )
     return section

@@ -210,16 +210,18 @@ def _check_policy(policy, where):
         if wrong:
             raise ReportError("%s.settings.%s.changed: must be null when changed is null" % (where, wrong[0]))
         return
-    if policy["changes"] != sum(len(names) for names in changed.values()):
-        raise ReportError(
-            "%s.changes: %r, but changed lists %d" % (where, policy["changes"], sum(map(len, changed.values())))
-        )
     for module, names in policy["other_changes"].items():
         if not set(names) <= set(changed.get(module, [])):
             raise ReportError("%s.other_changes.%s: %s not in changed.%s" % (where, module, names, module))
     wrong = [name for name, flag in flags.items() if flag is None]
     if wrong:
         raise ReportError("%s.settings.%s.changed: null, but the changes are known" % (where, wrong[0]))
+    count = sum(flags.values()) + sum(map(len, policy["other_changes"].values()))
+    if policy["changes"] != count:
+        raise ReportError(
+            "%s.changes: %r, but %d settings are marked changed and other_changes lists %d"
+            % (where, policy["changes"], sum(flags.values()), count - sum(flags.values()))
+        )
     if policy["changes"] and not policy["line"]:
         raise ReportError("%s.line: missing for a policy that changed something" % where)
 

@@ -7,6 +7,11 @@ One run over three hosts: ``localhost`` (local connection, this venv's Python), 
 interpreter does not exist, so memory_facts fails; the path carries markup that the HTML
 report must escape). The run happens in a fresh working directory; the report must land
 in ``memwise-report/`` there.
+
+A second run, in check mode, is what ``memwise.linux.apply_policy`` hands the report: hosts
+whose ``memory_policy_plan`` and ``memory_policy_changes`` (inventory variables here, set by
+the memory_policy role there) come from the real memory_plan and policy_changes filters over
+the captured Debian 12 and 13 facts.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from ..plugins.filter.test_fleet_summary import policy_vars
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 TOOL = os.path.join(ROOT, "tests", "tools", "check_report.py")
 EVIL = "/nonexistent/<script>alert(1)</script>"
@@ -35,25 +42,13 @@ def _ansible_playbook():
     return beside if os.path.exists(beside) else shutil.which("ansible-playbook")
 
 
-@pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    """Run the gather playbook once; return (completed process, report directory)."""
-    cwd = tmp_path_factory.mktemp("gather")
+LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+
+
+def _gather(cwd, hosts, *options):
+    """Run memwise.linux.gather in ``cwd`` over ``hosts`` (name -> variables); return the completed process."""
     inventory = cwd / "inventory.yml"
-    inventory.write_text(
-        json.dumps(
-            {
-                "all": {
-                    "hosts": {
-                        "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
-                        "ghost": {"ansible_host": "127.0.0.9", "ansible_port": 1},
-                        "broken": {"ansible_connection": "local", "ansible_python_interpreter": EVIL},
-                    }
-                }
-            }
-        ),
-        encoding="utf-8",
-    )
+    inventory.write_text(json.dumps({"all": {"hosts": hosts}}), encoding="utf-8")
     env = dict(os.environ)
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, ".build", "collections"))
     env.update(
@@ -63,9 +58,45 @@ def report(tmp_path_factory):
         ANSIBLE_LOCAL_TEMP=str(cwd / "tmp"),
         PWD="/",  # the report follows the real working directory, not a stale $PWD
     )
-    argv = [_ansible_playbook(), "memwise.linux.gather", "-i", str(inventory)]
-    proc = subprocess.run(argv, cwd=str(cwd), env=env, capture_output=True, text=True, timeout=300, check=False)
-    return proc, cwd / "memwise-report"
+    argv = [_ansible_playbook(), "memwise.linux.gather", "-i", str(inventory), *options]
+    return subprocess.run(argv, cwd=str(cwd), env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """Run the gather playbook once; return (completed process, report directory)."""
+    cwd = tmp_path_factory.mktemp("gather")
+    hosts = {
+        "localhost": LOCAL,
+        "ghost": {"ansible_host": "127.0.0.9", "ansible_port": 1},
+        "broken": {"ansible_connection": "local", "ansible_python_interpreter": EVIL},
+    }
+    return _gather(cwd, hosts), cwd / "memwise-report"
+
+
+# A sysctl value with markup and a Markdown table separator: both reports must escape it.
+MARKUP = "|/bin/<b>core</b>"
+
+
+@pytest.fixture(scope="module")
+def policy_report(tmp_path_factory):
+    """The report of a check-mode apply_policy run: (completed process, report directory, host variables)."""
+    cwd = tmp_path_factory.mktemp("policy")
+    hosts = {
+        "vm-deb13": dict(
+            LOCAL,
+            **policy_vars(
+                "deb13",
+                "server",
+                check_mode=True,
+                overrides={"sysctl": {"kernel.core_pattern": MARKUP}},
+                limit=[{"unit": "workload.slice", "high": "60%"}],
+            ),
+        ),
+        "vm-deb12": dict(LOCAL, **policy_vars("deb12", "small_vm", check_mode=True)),
+        "vm-planless": LOCAL,
+    }
+    return _gather(cwd, hosts, "--check"), cwd / "memwise-report", hosts
 
 
 def test_playbook_succeeds_despite_unreachable_and_failed_hosts(report):
@@ -98,6 +129,16 @@ def test_check_report_command_line(report):
     assert proc.stdout.endswith("valid memwise report of 3 host(s)\n")
 
 
+def test_report_without_policies(report):
+    _proc, directory = report
+    data = json.loads((directory / "report.json").read_text(encoding="utf-8"))
+    assert data["format_version"] == 2
+    assert [row["policy"] for row in data["hosts"]] == [None, None, None]
+    assert (data["totals"]["policy_hosts"], data["totals"]["policy_changed"]) == (0, 0)
+    assert "Memory policy" not in (directory / "report.md").read_text(encoding="utf-8")
+    assert "Memory policy" not in (directory / "report.html").read_text(encoding="utf-8")
+
+
 def test_report_md(report):
     _proc, directory = report
     text = (directory / "report.md").read_text(encoding="utf-8")
@@ -123,7 +164,7 @@ class Page(HTMLParser):
         if tag not in ("br", "meta", "rect", "path", "link", "img"):
             self.stack.append(tag)
         for name in ("src", "href"):
-            if attrs.get(name):
+            if attrs.get(name) and not attrs[name].startswith("#"):  # links within the page are fine
                 self.external.append(attrs[name])
         if tag == "link":
             self.external.append(attrs.get("href") or "link")
@@ -154,3 +195,97 @@ def test_report_html_is_self_contained_and_escaped(report):
     assert '<b>ghost</b> <span class="status unreachable">unreachable</span>' in text
     assert '<b>localhost</b> <span class="status ok">ok</span>' in text
     assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_policy_report_json(policy_report):
+    proc, directory, hosts = policy_report
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "memory policy on 2 host(s), 2 with changes" in proc.stdout
+    data = check_report.check_file(str(directory / "report.json"), ["vm-deb12=ok", "vm-deb13=ok", "vm-planless=ok"])
+    rows = {row["host"]: row for row in data["hosts"]}
+    assert rows["vm-planless"]["policy"] is None
+    for name in ("vm-deb12", "vm-deb13"):
+        plan, changes = hosts[name]["memory_policy_plan"], hosts[name]["memory_policy_changes"]
+        policy = rows[name]["policy"]
+        assert policy["check_mode"] is True  # from --check, through ansible_check_mode
+        assert (policy["profile"], policy["tier"]) == (plan["profile"], plan["tier"])
+        assert {k: (v["value"], v["rule"]) for k, v in policy["settings"].items()} == {
+            k: (v["value"], v["rule"]) for k, v in plan["settings"].items()
+        }
+        assert policy["changed"] == changes["changed"] and policy["line"] == changes["line"]
+    deb13 = rows["vm-deb13"]["policy"]["settings"]
+    assert deb13["sysctl.kernel.core_pattern"] == {
+        "value": MARKUP,
+        "rule": "override",
+        "changed": True,
+        "before": None,
+        "after": None,
+    }
+    assert deb13["units.workload.slice.MemoryHigh"]["changed"] is True
+    assert (data["totals"]["policy_hosts"], data["totals"]["policy_changed"]) == (2, 2)
+
+
+def test_policy_report_md(policy_report):
+    _proc, directory, hosts = policy_report
+    text = (directory / "report.md").read_text(encoding="utf-8")
+    data = json.loads((directory / "report.json").read_text(encoding="utf-8"))
+    changes = {row["host"]: row["policy"]["changes"] for row in data["hosts"] if row["policy"]}
+    assert changes == {"vm-deb12": 12, "vm-deb13": 13}  # the changed rows of the detail tables, plus swap's used
+    header = next(line for line in text.splitlines() if line.startswith("| Host |"))
+    assert header.endswith("| Advice | Policy |")
+    for name, profile in (("vm-deb13", "server"), ("vm-deb12", "small_vm")):
+        cell = r"\| %s / 1-4G: check mode: %d would change \|$" % (profile, changes[name])
+        assert re.search(r"^\| %s \| ok \|.* %s" % (name, cell), text, re.M), name
+    assert re.search(r"^\| vm-planless \| ok \|.* \| - \|$", text, re.M)
+    assert "Memory policy on 2 host(s), 2 with changes." in text
+    assert (
+        "### vm-deb13: profile server, tier 1-4G\n\n%s\n" % hosts["vm-deb13"]["memory_policy_changes"]["line"] in text
+    )
+    assert "| thp.enabled | madvise | thp-madvise | would change |\n" in text
+    assert "| thp.defrag | madvise | thp-madvise |  |\n" in text
+    assert "| swap.size | 2 GiB | swap-table | would change |\n" in text
+    assert "| units.workload.slice.MemoryHigh | 60% | limit-high | would change |\n" in text
+    assert "| sysctl.kernel.core_pattern | \\|/bin/&lt;b&gt;core&lt;/b&gt; | override | would change |\n" in text
+    assert "Also would change by swap: used." in text
+    assert "### vm-planless:" not in text
+    detail = text.split("### vm-deb12:")[1].split("###")[0]
+    assert len(re.findall(r"\| would change \|$", detail, re.M)) + len(re.findall("Also would change", detail)) == 12
+    # Every table row has as many cells as its header.
+    for table in re.findall(r"(?:^\|.*\|\n)+", text, re.M):
+        widths = {len(re.split(r"(?<!\\)\|", line)) for line in table.splitlines()}
+        assert len(widths) == 1, table
+
+
+def test_policy_report_html(policy_report):
+    _proc, directory, _hosts = policy_report
+    text = (directory / "report.html").read_text(encoding="utf-8")
+    page = Page()
+    page.feed(text)
+    page.close()
+    assert page.stack == [] and page.external == [] and page.scripts == 0
+    assert page.rows == {"host-1": "ok", "host-2": "ok", "host-3": "ok"}
+    changes = 12  # test_policy_report_md counts them
+    assert (
+        '<td><a href="#policy-1">small_vm / 1-4G</a><br><span class="changed">check mode: %d would change</span>'
+        % changes
+    ) in text
+    assert '<section id="policy-1">' in text and '<section id="policy-2">' in text
+    assert '<section id="policy-3">' not in text  # vm-planless
+    assert "<h3>vm-deb13: profile server, tier 1-4G</h3>" in text
+    assert (
+        '<tr class="changed"><td>sysctl.kernel.core_pattern</td><td>|/bin/&lt;b&gt;core&lt;/b&gt;</td>'
+        "<td>override</td><td>would change</td></tr>"
+    ) in text
+    assert "<tr><td>thp.defrag</td><td>madvise</td><td>thp-madvise</td><td></td></tr>" in text
+    assert "<b>core</b>" not in text
+
+
+def test_policy_report_html_in_chromium(policy_report):
+    _proc, directory, _hosts = policy_report
+    tool = os.path.join(ROOT, "tests", "tools", "check_report_html.py")
+    argv = [sys.executable, tool, str(directory / "report.html"), "--host=vm-deb12", "--host=vm-deb13",
+            "--contains=server / 1-4G", "--contains=Memory policy per host", "--contains=/bin/<b>core</b>"]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
+    if proc.returncode == 2 and "no Chromium found" in proc.stdout:
+        pytest.skip(proc.stdout.strip())
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -27,7 +27,7 @@ description:
     V(ok) carry only C(host), C(status) and C(reason); their data fields are V(null), so stale cached
     facts of an unreachable host never show as current.
   - A host that has the C(memory_policy_plan) variable (set by the C(memwise.linux.memory_policy) role, so by the
-    C(memwise.linux.apply_policy) playbook) gets a C(policy) section in its row: the plan's profile, RAM tier and
+    C(memwise.linux.apply_policy) playbook) gets a C(policy) section in its row - the plan's profile, RAM tier and
     settings, each with the rule that chose it, and what the role changed from C(memory_policy_changes). The section
     comes from this run's role, not from gathered facts, so it is filled whatever the host's status. A host without
     a plan has C(policy=null).
@@ -99,7 +99,7 @@ _value:
           C(mem_total), C(check_mode), C(oomd) (C(mode), C(enabled), C(missing)), C(settings) (the plan's flat
           settings, C(area.name) -> C(value), C(rule), C(changed), C(before), C(after)), C(changed) (module -> the
           settings it changed, as C(memory_policy_changes) lists them), C(other_changes) (those of C(changed) that
-          are no plan setting, such as a swap file's C(used)), C(changes) (how many settings changed: the plan
+          are no plan setting, such as a swap file's C(used)), C(changes) (how many settings changed - the plan
           settings marked C(changed) plus the C(other_changes)) and C(line)
           (the role's one-line summary). C(changed), C(other_changes), C(changes) and C(line) are V(null), and each
           setting's C(changed) is V(null), when the host has no C(memory_policy_changes) (the role stopped before
@@ -154,7 +154,7 @@ _value:
         - C(pressure_levels) maps a pressure level (V(none), V(some), V(stalling), or V(unknown) for a host
           without PSI data) to the sorted names of the V(ok) hosts at that level.
         - C(policy_hosts) counts the rows with a C(policy) section, C(policy_changed) those whose policy changed
-          something (in check mode: would change).
+          something (in check mode, would change).
       type: dict
       sample:
         hosts: 2

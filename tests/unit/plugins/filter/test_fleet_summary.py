@@ -9,6 +9,7 @@ import sys
 from collections.abc import Mapping
 
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.memwise.linux.plugins.filter import fleet_summary as plugin
@@ -728,3 +729,9 @@ def test_policy_errors(variables, match):
 def test_check_mode_must_be_a_boolean():
     with pytest.raises(AnsibleFilterError, match=r"^memwise\.linux\.fleet_summary: check_mode must be true or false"):
         fleet_summary({"web1": {}}, check_mode="yes")
+
+
+@pytest.mark.parametrize("name", ["DOCUMENTATION", "EXAMPLES", "RETURN"])
+def test_docs_are_yaml(name):
+    """ansible-doc and ansible-lint read these; a stray ': ' in a description breaks them."""
+    assert isinstance(yaml.safe_load(getattr(plugin, name)), list if name == "EXAMPLES" else dict)

@@ -8,10 +8,10 @@ interpreter does not exist, so memory_facts fails; the path carries markup that 
 report must escape). The run happens in a fresh working directory; the report must land
 in ``memwise-report/`` there.
 
-A second run, in check mode, is what ``memwise.linux.apply_policy`` hands the report: hosts
-whose ``memory_policy_plan`` and ``memory_policy_changes`` (inventory variables here, set by
-the memory_policy role there) come from the real memory_plan and policy_changes filters over
-the captured Debian 12 and 13 facts.
+A second run, in check mode, is what ``memwise.linux.apply_policy`` hands the report: a play
+sets ``memory_policy_plan`` and ``memory_policy_changes`` as the memory_policy role does (set_fact
+with the memory_plan and policy_changes filters, over the captured Debian 12 and 13 facts and
+module results in the modules' RETURN shape), then imports memwise.linux.gather.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ..plugins.filter.test_fleet_summary import policy_vars
+from ..plugins.filter.test_fleet_summary import captured, module_results, policy_vars
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 TOOL = os.path.join(ROOT, "tests", "tools", "check_report.py")
@@ -45,8 +45,8 @@ def _ansible_playbook():
 LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
 
 
-def _gather(cwd, hosts, *options):
-    """Run memwise.linux.gather in ``cwd`` over ``hosts`` (name -> variables); return the completed process."""
+def _gather(cwd, hosts, *options, playbook="memwise.linux.gather"):
+    """Run ``playbook`` in ``cwd`` over ``hosts`` (name -> variables); return the completed process."""
     inventory = cwd / "inventory.yml"
     inventory.write_text(json.dumps({"all": {"hosts": hosts}}), encoding="utf-8")
     env = dict(os.environ)
@@ -58,7 +58,7 @@ def _gather(cwd, hosts, *options):
         ANSIBLE_LOCAL_TEMP=str(cwd / "tmp"),
         PWD="/",  # the report follows the real working directory, not a stale $PWD
     )
-    argv = [_ansible_playbook(), "memwise.linux.gather", "-i", str(inventory), *options]
+    argv = [_ansible_playbook(), playbook, "-i", str(inventory), *options]
     return subprocess.run(argv, cwd=str(cwd), env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -78,25 +78,52 @@ def report(tmp_path_factory):
 MARKUP = "|/bin/<b>core</b>"
 
 
+# What the memory_policy role does on each host, without its module tasks: the plan by the memory_plan
+# filter from the host's facts (the captured ones here), then policy_changes over the module results
+# (in each module's RETURN shape, the prediction for the captured host), both by set_fact.
+POLICY_PLAY = """
+- name: Plan as the memory_policy role does
+  hosts: all:!vm-planless
+  gather_facts: false
+  tasks:
+    - name: Compute the memory plan
+      ansible.builtin.set_fact:
+        memory_policy_plan: >-
+          {{ policy.facts | memwise.linux.memory_plan(policy.profile, overrides=policy.overrides,
+               limit=policy.limit) }}
+    - name: Record what changed
+      ansible.builtin.set_fact:
+        memory_policy_changes: >-
+          {{ memory_policy_plan | memwise.linux.policy_changes(check_mode=ansible_check_mode, **policy.results) }}
+
+- name: The report
+  ansible.builtin.import_playbook: memwise.linux.gather
+"""
+
+
 @pytest.fixture(scope="module")
 def policy_report(tmp_path_factory):
     """The report of a check-mode apply_policy run: (completed process, report directory, host variables)."""
     cwd = tmp_path_factory.mktemp("policy")
-    hosts = {
-        "vm-deb13": dict(
-            LOCAL,
-            **policy_vars(
-                "deb13",
-                "server",
-                check_mode=True,
-                overrides={"sysctl": {"kernel.core_pattern": MARKUP}},
-                limit=[{"unit": "workload.slice", "high": "60%"}],
-            ),
-        ),
-        "vm-deb12": dict(LOCAL, **policy_vars("deb12", "small_vm", check_mode=True)),
-        "vm-planless": LOCAL,
+    options = {
+        "vm-deb13": ("deb13", "server", {"sysctl": {"kernel.core_pattern": MARKUP}}, [{"unit": "workload.slice"}]),
+        "vm-deb12": ("deb12", "small_vm", {}, []),
     }
-    return _gather(cwd, hosts, "--check"), cwd / "memwise-report", hosts
+    hosts, expectations = {"vm-planless": LOCAL}, {}
+    for name, (source, profile, overrides, limit) in options.items():
+        expected = policy_vars(source, profile, check_mode=True, overrides=overrides, limit=limit)
+        memwise = captured(source)
+        policy = {
+            "facts": memwise,
+            "profile": profile,
+            "overrides": overrides,
+            "limit": limit,
+            "results": module_results(source, memwise, expected["memory_policy_plan"]),
+        }
+        hosts[name], expectations[name] = dict(LOCAL, policy=policy), expected
+    (cwd / "policy.yml").write_text(POLICY_PLAY, encoding="utf-8")
+    proc = _gather(cwd, hosts, "--check", playbook=str(cwd / "policy.yml"))
+    return proc, cwd / "memwise-report", expectations
 
 
 def test_playbook_succeeds_despite_unreachable_and_failed_hosts(report):

@@ -558,8 +558,9 @@ def module_results(source, memwise, plan):
     if args["oomd"] is not None:  # a host without the collection's oomd.conf.d drop-in yet
         results["oomd"] = _result({key: {"file": {"before": None, "after": v}} for key, v in args["oomd"].items()})
     items = []
-    for entry in args["unit_resources"]:  # ManagedOOM* are unset (auto) on a stock Debian
-        item = _result({prop: _live("auto", value) for prop, value in entry["properties"].items()})
+    for entry in args["unit_resources"]:  # unset on a stock Debian: ManagedOOM* auto, Memory* infinity or 0
+        unset = {"MemoryHigh": "infinity", "MemoryMax": "infinity", "MemoryLow": 0, "MemoryMin": 0}
+        item = _result({prop: _live(unset.get(prop, "auto"), value) for prop, value in entry["properties"].items()})
         items.append(dict(item, item=entry))
     results["unit_resources"] = {"changed": any(i["changed"] for i in items), "results": items}
     return results

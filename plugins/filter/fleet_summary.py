@@ -22,7 +22,8 @@ description:
     Fields are read with JMESPath expressions, preferring the derived C(summary) section and falling back
     to the raw sections; a field whose section was not gathered or was unavailable on the host is V(null).
   - The status of a host is its C(memwise_report_status) variable when set (the gather playbook sets it
-    to V(ok), V(unreachable) or V(failed)), else V(ok) when the host has memwise facts, else V(no_facts).
+    to V(ok), V(unreachable) or V(failed)), else V(failed) for a host in O(failed_hosts), else V(ok) when the host
+    has memwise facts, else V(no_facts).
     A host marked V(ok) without memwise facts is reported as V(no_facts). Rows of hosts that are not
     V(ok) carry only C(host), C(status) and C(reason); their data fields are V(null), so stale cached
     facts of an unreachable host never show as current.
@@ -52,6 +53,14 @@ options:
         C(policy) section, whose changes are then what a real run would change.
     type: bool
     default: false
+  failed_hosts:
+    description:
+      - Hosts that failed in an earlier play of the run (in C(memwise.linux.apply_policy), the memory_policy role)
+        and so ran none of the report's tasks; usually C(ansible_play_hosts_all | difference(ansible_play_hosts)).
+        Their rows say V(failed), with no data fields, unless they carry a C(memwise_report_status).
+    type: list
+    elements: str
+    default: []
 requirements:
   - jmespath (Python library, on the controller)
 seealso:
@@ -436,7 +445,10 @@ def totals(rows):
     return result
 
 
-def fleet_summary(data, hosts=None, check_mode=False):
+EARLIER_FAILURE = "failed in an earlier play of this run (see its output), so no memory facts were gathered"
+
+
+def fleet_summary(data, hosts=None, check_mode=False, failed_hosts=None):
     """``hostvars | fleet_summary(ansible_play_hosts_all)``; see DOCUMENTATION."""
     if not isinstance(data, Mapping):
         raise AnsibleFilterError(
@@ -450,10 +462,17 @@ def fleet_summary(data, hosts=None, check_mode=False):
         raise AnsibleFilterError(
             "%s: check_mode must be true or false (pass ansible_check_mode), not %r" % (NAME, check_mode)
         )
+    if failed_hosts is None:
+        failed_hosts = []
+    elif isinstance(failed_hosts, (str, bytes)) or not isinstance(failed_hosts, (list, tuple)):
+        raise AnsibleFilterError("%s: failed_hosts must be a list of host names, not %r" % (NAME, failed_hosts))
+    failed_hosts = {str(name) for name in failed_hosts}
     _jmespath()
     rows = []
     for host in sorted({str(name) for name in hosts}):
         status, reason, memwise, host_level, (plan, changes) = _host_vars(data, host)
+        if status is None and host in failed_hosts:
+            status, reason = "failed", EARLIER_FAILURE
         row = host_row(host, status, reason, memwise, host_level)
         row["policy"] = policy_section(host, plan, changes, check_mode)
         rows.append(row)

@@ -91,6 +91,10 @@ POLICY_PLAY = """
         memory_policy_plan: >-
           {{ policy.facts | memwise.linux.memory_plan(policy.profile, overrides=policy.overrides,
                limit=policy.limit) }}
+    - name: A module task fails on one host
+      ansible.builtin.fail:
+        msg: the swap module failed
+      when: policy.fail
     - name: Record what changed
       ansible.builtin.set_fact:
         memory_policy_changes: >-
@@ -103,11 +107,15 @@ POLICY_PLAY = """
 
 @pytest.fixture(scope="module")
 def policy_report(tmp_path_factory):
-    """The report of a check-mode apply_policy run: (completed process, report directory, host variables)."""
+    """The report of a check-mode apply_policy run: (completed process, report directory, host variables).
+
+    vm-failing fails after its plan (as when a module task of the role fails), vm-planless has no plan.
+    """
     cwd = tmp_path_factory.mktemp("policy")
     options = {
         "vm-deb13": ("deb13", "server", {"sysctl": {"kernel.core_pattern": MARKUP}}, [{"unit": "workload.slice"}]),
         "vm-deb12": ("deb12", "small_vm", {}, []),
+        "vm-failing": ("deb13", "database", {}, []),
     }
     hosts, expectations = {"vm-planless": LOCAL}, {}
     for name, (source, profile, overrides, limit) in options.items():
@@ -119,6 +127,7 @@ def policy_report(tmp_path_factory):
             "overrides": overrides,
             "limit": limit,
             "results": module_results(source, memwise, expected["memory_policy_plan"]),
+            "fail": name == "vm-failing",
         }
         hosts[name], expectations[name] = dict(LOCAL, policy=policy), expected
     (cwd / "policy.yml").write_text(POLICY_PLAY, encoding="utf-8")
@@ -226,11 +235,17 @@ def test_report_html_is_self_contained_and_escaped(report):
 
 def test_policy_report_json(policy_report):
     proc, directory, hosts = policy_report
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "memory policy on 2 host(s), 2 with changes" in proc.stdout
-    data = check_report.check_file(str(directory / "report.json"), ["vm-deb12=ok", "vm-deb13=ok", "vm-planless=ok"])
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # vm-failing failed; the report is still written
+    assert re.search(r"vm-failing +: ok=1 +changed=0 +unreachable=0 +failed=1 ", proc.stdout), proc.stdout
+    assert "memory policy on 3 host(s), 2 with changes" in proc.stdout
+    hosts_expected = ["vm-deb12=ok", "vm-deb13=ok", "vm-failing=failed", "vm-planless=ok"]
+    data = check_report.check_file(str(directory / "report.json"), hosts_expected)
     rows = {row["host"]: row for row in data["hosts"]}
     assert rows["vm-planless"]["policy"] is None
+    # The host that failed in the role: a failed row without facts, its plan shown as not applied.
+    failing = rows["vm-failing"]
+    assert failing["reason"].startswith("failed in an earlier play of this run") and failing["mem_total"] is None
+    assert failing["policy"]["profile"] == "database" and failing["policy"]["changes"] is None
     for name in ("vm-deb12", "vm-deb13"):
         plan, changes = hosts[name]["memory_policy_plan"], hosts[name]["memory_policy_changes"]
         policy = rows[name]["policy"]
@@ -249,7 +264,7 @@ def test_policy_report_json(policy_report):
         "after": None,
     }
     assert deb13["units.workload.slice.MemoryHigh"]["changed"] is True
-    assert (data["totals"]["policy_hosts"], data["totals"]["policy_changed"]) == (2, 2)
+    assert (data["totals"]["policy_hosts"], data["totals"]["policy_changed"]) == (3, 2)
 
 
 def test_policy_report_md(policy_report):
@@ -257,14 +272,21 @@ def test_policy_report_md(policy_report):
     text = (directory / "report.md").read_text(encoding="utf-8")
     data = json.loads((directory / "report.json").read_text(encoding="utf-8"))
     changes = {row["host"]: row["policy"]["changes"] for row in data["hosts"] if row["policy"]}
-    assert changes == {"vm-deb12": 12, "vm-deb13": 13}  # the changed rows of the detail tables, plus swap's used
+    assert changes == {
+        "vm-deb12": 12,
+        "vm-deb13": 13,
+        "vm-failing": None,
+    }  # the changed rows of the detail tables, plus swap's used
     header = next(line for line in text.splitlines() if line.startswith("| Host |"))
     assert header.endswith("| Advice | Policy |")
     for name, profile in (("vm-deb13", "server"), ("vm-deb12", "small_vm")):
         cell = r"\| %s / 1-4G: check mode: %d would change \|$" % (profile, changes[name])
         assert re.search(r"^\| %s \| ok \|.* %s" % (name, cell), text, re.M), name
     assert re.search(r"^\| vm-planless \| ok \|.* \| - \|$", text, re.M)
-    assert "Memory policy on 2 host(s), 2 with changes." in text
+    assert "| vm-failing | **failed** |%s database / 1-4G: not applied |\n" % (" - |" * 13) in text
+    assert "The role recorded no changes for this host (it stopped before the end)." in text
+    assert "| thp.enabled | never | thp-never | unknown |\n" in text  # vm-failing's
+    assert "Memory policy on 3 host(s), 2 with changes." in text
     assert (
         "### vm-deb13: profile server, tier 1-4G\n\n%s\n" % hosts["vm-deb13"]["memory_policy_changes"]["line"] in text
     )
@@ -290,14 +312,16 @@ def test_policy_report_html(policy_report):
     page.feed(text)
     page.close()
     assert page.stack == [] and page.external == [] and page.scripts == 0
-    assert page.rows == {"host-1": "ok", "host-2": "ok", "host-3": "ok"}
+    assert page.rows == {"host-1": "ok", "host-2": "ok", "host-3": "failed", "host-4": "ok"}
     changes = 12  # test_policy_report_md counts them
     assert (
         '<td><a href="#policy-1">small_vm / 1-4G</a><br><span class="changed">check mode: %d would change</span>'
         % changes
     ) in text
     assert '<section id="policy-1">' in text and '<section id="policy-2">' in text
-    assert '<section id="policy-3">' not in text  # vm-planless
+    assert '<section id="policy-3">' in text  # vm-failing
+    assert '<section id="policy-4">' not in text  # vm-planless
+    assert '<a href="#policy-3">database / 1-4G</a><br><span class="muted">not applied</span>' in text
     assert "<h3>vm-deb13: profile server, tier 1-4G</h3>" in text
     assert (
         '<tr class="changed"><td>sysctl.kernel.core_pattern</td><td>|/bin/&lt;b&gt;core&lt;/b&gt;</td>'

@@ -736,3 +736,25 @@ def test_check_mode_must_be_a_boolean():
 def test_docs_are_yaml(name):
     """ansible-doc and ansible-lint read these; a stray ': ' in a description breaks them."""
     assert isinstance(yaml.safe_load(getattr(plugin, name)), list if name == "EXAMPLES" else dict)
+
+
+def test_hosts_that_failed_in_an_earlier_play():
+    """apply_policy: the role failed on a host, which then ran none of gather's tasks; it is failed, not ok."""
+    memwise = captured("deb13")  # gathered by the role before it failed: pre-policy facts, not shown
+    variables = {"memory_policy_plan": memory_plan(memwise, "server"), "ansible_facts": {"memwise": memwise}}
+    data = {"vm1": variables, "vm2": host(memwise, memwise_report_status="unreachable"), "vm3": host(memwise)}
+    result = fleet_summary(data, failed_hosts=["vm1", "vm2"])
+    vm1, vm2, vm3 = result["hosts"]
+    assert (vm1["status"], vm1["reason"]) == ("failed", plugin.EARLIER_FAILURE)
+    assert all(vm1[name] is None for name in DATA_FIELDS)
+    assert vm1["policy"]["profile"] == "server" and vm1["policy"]["changes"] is None
+    assert vm2["status"] == "unreachable"  # what gather recorded wins
+    assert vm3["status"] == "ok"
+    assert (result["totals"]["failed"], result["totals"]["policy_hosts"]) == (1, 1)
+
+
+def test_failed_hosts_must_be_a_list():
+    with pytest.raises(
+        AnsibleFilterError, match=r"^memwise\.linux\.fleet_summary: failed_hosts must be a list of host"
+    ):
+        fleet_summary({"web1": {}}, failed_hosts="web1")

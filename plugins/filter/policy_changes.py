@@ -58,7 +58,9 @@ RETURN = r"""
 _value:
   description:
     - C(changed) (module -> list of changed settings; a unit's are named C(UNIT.Property)), C(changed_modules)
-      (in the order the role applies them) and C(line) (profile, RAM tier and RAM, what changed).
+      (in the order the role applies them), C(values) (module -> changed setting -> C(before) and C(after) of
+      the first of its layers that moves, C(live), C(file) or C(cgroup), as the module reported them) and
+      C(line) (profile, RAM tier and RAM, what changed).
   type: dict
 """
 
@@ -75,6 +77,27 @@ def _changed_settings(result):
             names += ["%s.%s" % (unit, name) if unit else name for name in _changed_settings(item)]
         return names
     return list(result.get("changed_settings") or ["(changed)"])
+
+
+def _moved(result):
+    """Changed setting -> {before, after} of its first layer that moves (live, file, cgroup)."""
+    if not isinstance(result, dict) or result.get("skipped") or not result.get("changed"):
+        return {}
+    if "results" in result:
+        values = {}
+        for item in result["results"]:
+            unit = (item.get("item") or {}).get("unit") if isinstance(item.get("item"), dict) else None
+            values.update(("%s.%s" % (unit, name) if unit else name, pair) for name, pair in _moved(item).items())
+        return values
+    values = {}
+    for name in result.get("changed_settings") or []:
+        layers = (result.get("settings") or {}).get(name) or {}
+        for layer in ("live", "file", "cgroup"):
+            pair = layers.get(layer)
+            if isinstance(pair, dict) and pair.get("before") != pair.get("after"):
+                values[name] = {"before": pair.get("before"), "after": pair.get("after")}
+                break
+    return values
 
 
 def _gib(value):
@@ -100,7 +123,8 @@ def policy_changes(plan, check_mode=False, **results):
     )
     if plan.get("oomd", {}).get("missing"):
         line += "; no systemd-oomd: %s" % "; ".join(plan["oomd"]["missing"])
-    return {"changed": changed, "changed_modules": list(changed), "line": line}
+    values = {name: _moved(results.get(name)) for name in changed}
+    return {"changed": changed, "changed_modules": list(changed), "values": values, "line": line}
 
 
 class FilterModule:

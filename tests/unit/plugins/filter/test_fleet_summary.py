@@ -613,8 +613,14 @@ def test_policy_section_from_a_real_plan_and_changes():
     assert policy["changed"] == changes["changed"]
     assert policy["changes"] == len(changed) + 1  # swap's device_size is swap.size again
     assert policy["line"] == changes["line"] and policy["line"].startswith("profile server, tier 1-4G")
-    # policy_changes carries no values yet, so before and after are unknown.
-    assert all(entry["before"] is None and entry["after"] is None for entry in policy["settings"].values())
+    # policy_changes carries each changed setting's values: unchanged settings have none.
+    assert all(
+        entry["before"] is None and entry["after"] is None
+        for entry in policy["settings"].values()
+        if not entry["changed"]
+    )
+    assert policy["settings"]["thp.enabled"]["before"] == "always"
+    assert policy["settings"]["thp.enabled"]["after"] == "madvise"
     assert (result["totals"]["policy_hosts"], result["totals"]["policy_changed"]) == (1, 1)
 
 
@@ -628,15 +634,15 @@ def test_policy_section_in_check_mode_and_of_a_zram_profile():
         "value": 100,
         "rule": "swappiness-zram",
         "changed": True,
-        "before": None,
-        "after": None,
+        "before": "60",
+        "after": "100",
     }
     assert policy["settings"]["zram.size"] == {
         "value": "50%",
         "rule": "zram-generator",
-        "changed": True,  # from zram0.disksize
-        "before": None,
-        "after": None,
+        "changed": True,  # from zram0.disksize: 256 MiB -> half of the VM's MemTotal
+        "before": 268435456,
+        "after": 503676928,
     }
     assert policy["settings"]["zram.algorithm"]["changed"] is False
     assert policy["settings"]["zram.priority"]["changed"] is False

@@ -15,7 +15,40 @@ SKIPPED = {"skipped": True, "changed": False, "skip_reason": "Conditional result
 
 def test_nothing_changed():
     out = policy_changes(PLAN, sysctl={"changed": False, "changed_settings": []}, zram=SKIPPED)
-    assert out == {"changed": {}, "changed_modules": [], "line": "profile server, tier 1-4G (1 GiB RAM): no change"}
+    assert out == {
+        "changed": {},
+        "changed_modules": [],
+        "values": {},
+        "line": "profile server, tier 1-4G (1 GiB RAM): no change",
+    }
+
+
+def test_values_are_the_first_layer_that_moves():
+    sysctl = {
+        "changed": True,
+        "changed_settings": ["vm.swappiness"],
+        "settings": {
+            "vm.swappiness": {"live": {"before": "60", "after": "60"}, "file": {"before": None, "after": "60"}},
+            "vm.page-cluster": {"live": {"before": "3", "after": "3"}},
+        },
+    }
+    units = {
+        "changed": True,
+        "results": [
+            {
+                "item": {"unit": "workload.slice"},
+                "changed": True,
+                "changed_settings": ["MemoryHigh"],
+                "settings": {"MemoryHigh": {"cgroup": {"before": "max", "after": "644245094"}}},
+            },
+            {"item": {"unit": "web.service"}, "changed": False, "changed_settings": [], "settings": {}},
+        ],
+    }
+    out = policy_changes(PLAN, sysctl=sysctl, unit_resources=units, zram=SKIPPED)
+    assert out["values"] == {
+        "sysctl": {"vm.swappiness": {"before": None, "after": "60"}},
+        "unit_resources": {"workload.slice.MemoryHigh": {"before": "max", "after": "644245094"}},
+    }
 
 
 def test_changes_per_module_in_the_role_order_with_units_named():

@@ -260,8 +260,8 @@ def test_policy_report_json(policy_report):
         "value": MARKUP,
         "rule": "override",
         "changed": True,
-        "before": None,
-        "after": None,
+        "before": None,  # the key was in no file the module owns
+        "after": MARKUP,
     }
     assert deb13["units.workload.slice.MemoryHigh"]["changed"] is True
     assert (data["totals"]["policy_hosts"], data["totals"]["policy_changed"]) == (3, 2)
@@ -290,15 +290,19 @@ def test_policy_report_md(policy_report):
     assert (
         "### vm-deb13: profile server, tier 1-4G\n\n%s\n" % hosts["vm-deb13"]["memory_policy_changes"]["line"] in text
     )
-    assert "| thp.enabled | madvise | thp-madvise | would change |\n" in text
+    assert "| thp.enabled | madvise | thp-madvise | always -> madvise |\n" in text
     assert "| thp.defrag | madvise | thp-madvise |  |\n" in text
-    assert "| swap.size | 2 GiB | swap-table | would change |\n" in text
-    assert "| units.workload.slice.MemoryHigh | 60% | limit-high | would change |\n" in text
-    assert "| sysctl.kernel.core_pattern | \\|/bin/&lt;b&gt;core&lt;/b&gt; | override | would change |\n" in text
+    assert "| swap.size | 2 GiB | swap-table | 256 MiB -> 2 GiB |\n" in text
+    assert "| units.workload.slice.MemoryHigh | 60% | limit-high | infinity -> 60% |\n" in text
+    assert (
+        "| sysctl.kernel.core_pattern | \\|/bin/&lt;b&gt;core&lt;/b&gt; | override "
+        "| - -> \\|/bin/&lt;b&gt;core&lt;/b&gt; |\n" in text
+    )
     assert "Also would change by swap: used." in text
     assert "### vm-planless:" not in text
     detail = text.split("### vm-deb12:")[1].split("###")[0]
-    assert len(re.findall(r"\| would change \|$", detail, re.M)) + len(re.findall("Also would change", detail)) == 12
+    # Every changed row shows before -> after (policy_changes carries the values).
+    assert len(re.findall(r" -> [^|]*\|$", detail, re.M)) + len(re.findall("Also would change", detail)) == 12
     # Every table row has as many cells as its header.
     for table in re.findall(r"(?:^\|.*\|\n)+", text, re.M):
         widths = {len(re.split(r"(?<!\\)\|", line)) for line in table.splitlines()}
@@ -325,7 +329,7 @@ def test_policy_report_html(policy_report):
     assert "<h3>vm-deb13: profile server, tier 1-4G</h3>" in text
     assert (
         '<tr class="changed"><td>sysctl.kernel.core_pattern</td><td>|/bin/&lt;b&gt;core&lt;/b&gt;</td>'
-        "<td>override</td><td>would change</td></tr>"
+        "<td>override</td><td>- &rarr; |/bin/&lt;b&gt;core&lt;/b&gt;</td></tr>"
     ) in text
     assert "<tr><td>thp.defrag</td><td>madvise</td><td>thp-madvise</td><td></td></tr>" in text
     assert "<b>core</b>" not in text

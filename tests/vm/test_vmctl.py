@@ -217,7 +217,9 @@ def test_host_keys_are_new_for_every_vm():
     assert (
         sorted(one)
         == sorted(two)
-        == sorted("ssh_host_%s_key%s" % (kind, suffix) for kind, _extra in vmctl.HOST_KEY_TYPES for suffix in ("", ".pub"))
+        == sorted(
+            "ssh_host_%s_key%s" % (kind, suffix) for kind, _extra in vmctl.HOST_KEY_TYPES for suffix in ("", ".pub")
+        )
     )
     assert one["ssh_host_ed25519_key"] != two["ssh_host_ed25519_key"]
     assert one["ssh_host_rsa_key.pub"].rstrip().endswith("root@vm1")

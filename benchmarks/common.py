@@ -40,8 +40,11 @@ def down(state):
     subprocess.run(VMCTL + ["down", "--state-dir", state], check=False)
 
 
-def timed_playbook(inventory, playbook_text, extra_env=None):
-    """Run a playbook with the task timer; return its per-task records."""
+def timed_playbook(inventory, playbook_text, extra_env=None, log=None):
+    """Run a playbook with the task timer; return its per-task records.
+
+    ``log`` names a file for ansible-playbook's output (default: discarded).
+    """
     with tempfile.TemporaryDirectory(prefix="memwise-bench-") as tmp:
         playbook = os.path.join(tmp, "bench.yml")
         with open(playbook, "w") as handle:
@@ -56,7 +59,14 @@ def timed_playbook(inventory, playbook_text, extra_env=None):
             ANSIBLE_HOST_KEY_CHECKING="false",
             **(extra_env or {}),
         )
-        subprocess.run(["ansible-playbook", "-i", inventory, playbook], check=True, env=env, stdout=subprocess.DEVNULL)
+        with open(log or os.devnull, "w") as output:
+            subprocess.run(
+                ["ansible-playbook", "-i", inventory, playbook],
+                check=True,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT if log else None,
+            )
         with open(out) as handle:
             return json.load(handle)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -133,6 +134,10 @@ def test_recipe_hash_changes_with_the_recipe():
     assert vmctl.recipe_hash(base) == vmctl.recipe_hash(dict(base))
     assert vmctl.recipe_hash(base) != vmctl.recipe_hash(vmctl.recipe("trixie", "ssh-ed25519 AAAA test"))
     assert vmctl.recipe_hash(base) != vmctl.recipe_hash(dict(base, packages=base["packages"] + ["vim"]))
+    # A new ISO week is a new image (fresh package lists, kept in the image for apt-get install).
+    assert re.match(r"^\d{4}-W\d{2}$", base["week"])
+    assert vmctl.recipe_hash(base) != vmctl.recipe_hash(dict(base, week="2000-W01"))
+    assert "_Packages" not in vmctl.CUSTOMISE.split("rm -rf", 1)[1].split("\n", 1)[0]
 
 
 def test_proc_start_time_detects_pid_reuse():

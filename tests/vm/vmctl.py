@@ -199,6 +199,8 @@ def ssh_key():
 def recipe(release, pubkey):
     return {
         "version": RECIPE_VERSION,
+        # A new image every ISO week: fresh package lists and security updates.
+        "week": time.strftime("%G-W%V", time.gmtime()),
         "release": release,
         "packages": PACKAGES,
         "size": IMAGE_SIZE,
@@ -233,7 +235,10 @@ mkdir -p "$R/etc/systemd/system/networking.service.d"
 printf '[Service]\nTimeoutStartSec=3min\n' > "$R/etc/systemd/system/networking.service.d/memwise-vm.conf"
 : > "$R/etc/machine-id"
 rm -f "$R/var/lib/dbus/machine-id"
-rm -rf "$R/var/cache/apt/archives/"*.deb "$R/var/lib/apt/lists/"*_Packages
+# The package lists stay: installing a package (systemd-oomd) then needs no
+# apt-get update, which takes minutes in an emulated guest. The recipe names the
+# week, so the lists (and the packages) are at most a week older than the mirror.
+rm -rf "$R/var/cache/apt/archives/"*.deb
 """
 
 

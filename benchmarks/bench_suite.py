@@ -102,9 +102,9 @@ def boot_rounds(rounds, tmp):
             "up_wall_seconds": summary(samples[way]["up_wall"]),
         }
     result["ratio_cold_to_snapshot"] = {
-        "ssh_" + vm.split(":")[0]: round(
-            statistics.median(samples["cold"]["ssh"][vm.split(":")[0]])
-            / statistics.median(samples["snapshot"]["ssh"][vm.split(":")[0]]),
+        "ssh_" + vm.split(":", maxsplit=1)[0]: round(
+            statistics.median(samples["cold"]["ssh"][vm.split(":", maxsplit=1)[0]])
+            / statistics.median(samples["snapshot"]["ssh"][vm.split(":", maxsplit=1)[0]]),
             2,
         )
         for vm in VMS
@@ -238,7 +238,7 @@ def print_report(result):
     boot = result["boot"]
     rows = [("VM", "cold boot to SSH (median s)", "restored to SSH (median s)", "cold / restored")]
     for spec in VMS:
-        vm = spec.split(":")[0]
+        vm = spec.split(":", maxsplit=1)[0]
         rows.append(
             (
                 spec,

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -238,3 +239,26 @@ def test_use_snapshots_reads_the_switch(monkeypatch):
     monkeypatch.setenv("MEMWISE_VM_SNAPSHOT", "yes")
     with pytest.raises(vmctl.VmError, match="MEMWISE_VM_SNAPSHOT must be"):
         vmctl.use_snapshots()
+
+
+def test_up_boots_cold_when_a_restore_fails(monkeypatch, tmp_path, capsys):
+    calls, removed = [], []
+
+    def start_all(vms, state, key, accel, images, *, snapshots, timeout):
+        calls.append(dict(snapshots))
+        if snapshots:
+            raise vmctl.VmError("no SSH after 120 s from: a")
+        return [dict(vm, port=2222, key=key, accel=accel) for vm in vms]
+
+    monkeypatch.setattr(vmctl, "ssh_key", lambda: ("/k", "pub"))
+    monkeypatch.setattr(vmctl, "build_images", lambda releases, mirror: {r: "/img/" + r for r in releases})
+    monkeypatch.setattr(vmctl, "choose_accel", lambda image: "tcg")
+    monkeypatch.setattr(vmctl, "make_snapshot", lambda vm, image, accel, key, timeout: "/snap/" + vm["release"])
+    monkeypatch.setattr(vmctl, "remove_tree", removed.append)
+    monkeypatch.setattr(vmctl, "start_all", start_all)
+    monkeypatch.delenv("MEMWISE_VM_SNAPSHOT", raising=False)
+    args = argparse.Namespace(vm=["a:bookworm"], platforms=None, state_dir=str(tmp_path), mirror=None, timeout=300)
+    vmctl.up(args)
+    assert calls == [{("bookworm", 1024, None): "/snap/bookworm"}, {}]
+    assert removed == ["/snap/bookworm"]
+    assert json.loads(capsys.readouterr().out)[0]["start"] == "cold"

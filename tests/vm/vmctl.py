@@ -1005,6 +1005,28 @@ def up(args):
                 for kind, vm in kinds.items()
             }
             snapshots = {kind: f.result() for kind, f in futures.items()}
+    try:
+        metas = start_all(vms, state, key, accel, images, snapshots=snapshots, timeout=args.timeout)
+    except VmError as exc:
+        if not snapshots:
+            raise
+        # A snapshot that does not come back (another qemu build, a damaged file)
+        # must not fail the tests: drop the snapshots and boot these VMs cold.
+        log("restoring from a snapshot failed (%s); removing the snapshots and booting cold" % exc)
+        for path in set(snapshots.values()):
+            remove_tree(path)
+        metas = start_all(vms, state, key, accel, images, snapshots={}, timeout=args.timeout)
+    print(json.dumps(write_inventory(state, metas), indent=2))
+
+
+RESTORE_TIMEOUT = 120
+
+
+def start_all(vms, state, key, accel, images, *, snapshots, timeout):
+    """Start every VM (restored when ``snapshots`` has its kind), wait for SSH, set identities.
+
+    On any failure every VM started here is stopped again before the error goes up.
+    """
     metas = []
     try:
         for vm in vms:
@@ -1012,14 +1034,14 @@ def up(args):
                 stop_vm(os.path.join(state, vm["name"] + ".json"))
             snapshot = snapshots.get((vm["release"], vm["memory"], vm["disk"]))
             metas.append(start_vm(vm, state, key, accel, images[vm["release"]], snapshot=snapshot))
-        wait_ssh(metas, args.timeout)
+        wait_ssh(metas, min(timeout, RESTORE_TIMEOUT) if snapshots else timeout)
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(set_identity, metas))
     except BaseException:
         for meta in metas:
             stop_vm(os.path.join(state, meta["name"] + ".json"))
         raise
-    print(json.dumps(write_inventory(state, metas), indent=2))
+    return metas
 
 
 def cmdline(pid):

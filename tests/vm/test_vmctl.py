@@ -210,6 +210,10 @@ def test_identity_script_sets_each_identity_item():
     assert "date -u -s @1800000000 >/dev/null" in lines
     assert "printf '%s\\n' " + "0" * 31 + "1 > /etc/machine-id" in lines
     assert "hostname vm1" in lines and "printf '%s\\n' vm1 > /etc/hostname" in lines
+    # journald is restarted after the new machine-id, so journalctl (local journals only) sees new entries.
+    assert lines.index("systemctl restart systemd-journald.service") > lines.index(
+        "printf '%s\\n' " + "0" * 31 + "1 > /etc/machine-id"
+    )
     assert "rm -f /etc/ssh/ssh_host_*" in lines
     # Each key file is written whole, private keys readable by root only.
     start = lines.index("cat > /etc/ssh/ssh_host_ed25519_key <<'MEMWISE_KEY'")

@@ -855,6 +855,9 @@ def identity_script(name, machine_id, keys, now, seed):
         "if mountpoint -q /etc/machine-id; then umount /etc/machine-id; fi",
         "printf '%%s\\n' %s > /etc/machine-id" % machine_id,
         "rm -f /var/lib/dbus/machine-id",
+        # journald files its entries under its machine-id and journalctl reads only the
+        # local one: restarted, it writes under the new id, or journalctl finds nothing.
+        "systemctl restart systemd-journald.service",
         "hostname %s" % name,
         "printf '%%s\\n' %s > /etc/hostname" % name,
         "sed -i 's/^127\\.0\\.1\\.1[[:space:]].*/127.0.1.1\\t%s/' /etc/hosts" % name,

@@ -25,8 +25,12 @@ VMSESSION = $(VMCTL) session --watch-pid $$PPID --
 # Scenarios for `make integration`: all of extensions/molecule/*/ by default, but
 # smoke: the harness's own scenario, which `make harness` starts (and kills) and
 # which the module scenarios cover (FACTS_MODULES in memory_facts, an extra disk
-# in swap, reboots in most); run it with SCENARIOS=smoke.
-SCENARIOS ?= $(filter-out smoke,$(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))))
+# in swap, reboots in most); run it with SCENARIOS=smoke. And, for now,
+# memory_policy (three VMs, about 20 minutes under TCG): it joins the default set
+# once the suite's time on CI is measured with VM snapshots (issues 16 and 18);
+# run it with SCENARIOS=memory_policy.
+NOT_DEFAULT := smoke memory_policy
+SCENARIOS ?= $(filter-out $(NOT_DEFAULT),$(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml)))))
 # `make demo KEEP=1` leaves the demo VMs running (stop them with `make demo-down`).
 KEEP ?= 0
 DEMO_STATE := $(BUILD)/demo

@@ -35,7 +35,8 @@ steady-state run each, taking turns going first; each sample is its own
 ``ansible-playbook`` run, timed whole (wall) and per task (the task-timer
 callback). Medians, the ratio baseline / memwise.linux, and per side the
 module tasks per host (tasks that ran a module on the host: not ``set_fact``,
-``debug``, the role's ``validate_argument_spec`` or skipped ones) and module runs (loop items counted one by one).
+``debug``, ``assert``, the role's ``validate_argument_spec`` or skipped ones) and module
+runs (loop items counted one by one).
 
 Checks (the benchmark exits non-zero, naming each one that fails): every
 steady-state run of either side reports no change and no failure; the role runs
@@ -85,6 +86,8 @@ NOT_MODULES = (
     "meta",
     "ansible.builtin.validate_argument_spec",
     "validate_argument_spec",
+    "ansible.builtin.assert",
+    "assert",
 )
 SETUP = """
 cat > /etc/systemd/system/%(service)s <<'EOF'

@@ -60,6 +60,7 @@ CATEGORIES = (
     ("molecule", "Molecule's own overhead"),
 )
 REBOOT_ACTIONS = ("ansible.builtin.reboot", "reboot")
+BOOT_TIMEOUT = 900
 
 
 # ---------------------------------------------------------------- boot to SSH
@@ -68,7 +69,9 @@ REBOOT_ACTIONS = ("ansible.builtin.reboot", "reboot")
 def boot_once(way, state):
     """Boot the two VMs one way; return {vm: {ssh, up}} and stop them."""
     env = dict(os.environ, MEMWISE_VM_SNAPSHOT="0" if way == "cold" else "1")
-    argv = common.VMCTL + ["up", "--state-dir", state] + [x for spec in VMS for x in ("--vm", spec)]
+    # vmctl's default 300 s to SSH is not enough for a cold boot while other VMs load the machine.
+    argv = common.VMCTL + ["up", "--state-dir", state, "--timeout", str(BOOT_TIMEOUT)]
+    argv += [x for spec in VMS for x in ("--vm", spec)]
     started = time.monotonic()
     try:
         out = subprocess.run(argv, check=True, stdout=subprocess.PIPE, text=True, env=env).stdout

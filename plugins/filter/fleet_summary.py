@@ -365,11 +365,8 @@ def _policy_error(host, what):
     )
 
 
-def policy_section(host, plan, changes, check_mode=False):
-    """The ``policy`` section of a row (see RETURN) from a host's memory_policy_plan and memory_policy_changes."""
-    if plan is None:
-        return None
-    plan = _plain(plan)
+def _plan_settings(host, plan):
+    """The plan's settings as section entries: value and rule, nothing known yet of a change."""
     if not isinstance(plan, dict) or not isinstance(plan.get("settings"), dict) or "profile" not in plan:
         raise _policy_error(host, "memory_policy_plan is not a memory plan (no profile or settings)")
     settings = {}
@@ -383,22 +380,11 @@ def policy_section(host, plan, changes, check_mode=False):
             "before": None,
             "after": None,
         }
-    section = {
-        "profile": plan["profile"],
-        "tier": plan.get("tier"),
-        "ram": plan.get("ram"),
-        "mem_total": plan.get("mem_total"),
-        "check_mode": bool(check_mode),
-        "oomd": plan.get("oomd"),
-        "settings": settings,
-        "changed": None,
-        "other_changes": None,
-        "changes": None,
-        "line": None,
-    }
-    if changes is None:
-        return section
-    changes = _plain(changes)
+    return settings
+
+
+def _mark_changes(host, settings, changes):
+    """Mark the settings memory_policy_changes names; return (changed, other_changes) of the section."""
     changed = changes.get("changed") if isinstance(changes, dict) else None
     if not isinstance(changed, dict) or not all(isinstance(names, list) for names in changed.values()):
         raise _policy_error(host, "memory_policy_changes has no changed (module -> list of settings)")
@@ -415,6 +401,32 @@ def policy_section(host, plan, changes, check_mode=False):
             elif not entry["changed"]:  # the first name that is this setting gives its values
                 value = moved.get(name) if isinstance(moved.get(name), dict) else {}
                 entry.update(changed=True, before=value.get("before"), after=value.get("after"))
+    return changed, other
+
+
+def policy_section(host, plan, changes, check_mode=False):
+    """The ``policy`` section of a row (see RETURN) from a host's memory_policy_plan and memory_policy_changes."""
+    if plan is None:
+        return None
+    plan = _plain(plan)
+    settings = _plan_settings(host, plan)
+    section = {
+        "profile": plan["profile"],
+        "tier": plan.get("tier"),
+        "ram": plan.get("ram"),
+        "mem_total": plan.get("mem_total"),
+        "check_mode": bool(check_mode),
+        "oomd": plan.get("oomd"),
+        "settings": settings,
+        "changed": None,
+        "other_changes": None,
+        "changes": None,
+        "line": None,
+    }
+    if changes is None:
+        return section
+    changes = _plain(changes)
+    changed, other = _mark_changes(host, settings, changes)
     section.update(
         changed=changed,
         other_changes=other,

@@ -48,7 +48,6 @@ Knob: ``--rounds`` / ``MEMWISE_POLICY_ROUNDS`` (default 5).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -494,17 +493,8 @@ def print_table(result):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=int(os.environ.get("MEMWISE_POLICY_ROUNDS") or 5),
-        help="steady-state rounds, one run per side each (default 5, env MEMWISE_POLICY_ROUNDS)",
-    )
-    args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
-    return args
+    parser = common.rounds_parser(__doc__, "MEMWISE_POLICY_ROUNDS", 5, "steady-state rounds, one run per side each")
+    return parser.parse_args(argv)
 
 
 def main(argv=None):

@@ -33,7 +33,6 @@ Knobs: ``--rounds`` / ``MEMWISE_SUITE_ROUNDS``, ``--scenarios`` /
 
 from __future__ import annotations
 
-import argparse
 import glob
 import json
 import os
@@ -271,21 +270,13 @@ def print_report(result):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=int(os.environ.get("MEMWISE_SUITE_ROUNDS") or 3),
-        help="boot rounds, each way per round (default 3, env MEMWISE_SUITE_ROUNDS)",
-    )
+    parser = common.rounds_parser(__doc__, "MEMWISE_SUITE_ROUNDS", 3, "boot rounds, each way per round")
     parser.add_argument(
         "--scenarios",
         default=os.environ.get("BENCH_SCENARIOS") or "sysctl",
         help="scenarios to break down, space-separated (default sysctl, env BENCH_SCENARIOS)",
     )
     args = parser.parse_args(argv)
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
     known = [
         os.path.basename(os.path.dirname(p))
         for p in glob.glob(os.path.join(common.ROOT, "extensions", "molecule", "*", "molecule.yml"))

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -115,3 +116,23 @@ def print_rows(rows):
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)))
+
+
+def _rounds(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1, not %d" % value)
+    return value
+
+
+def rounds_parser(doc, env, default, what):
+    """An argument parser with ``--rounds`` (at least 1; the default comes from ``env``, else ``default``)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n", maxsplit=1)[0])
+    # A string default goes through ``type`` too, so a bad value in the environment is refused as well.
+    parser.add_argument(
+        "--rounds",
+        type=_rounds,
+        default=os.environ.get(env) or str(default),
+        help="%s (default %d, env %s)" % (what, default, env),
+    )
+    return parser

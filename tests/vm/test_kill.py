@@ -10,6 +10,7 @@ run started is gone and every overlay disk it created is deleted.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import signal
@@ -31,6 +32,11 @@ def _qemu():
     return dict(vmctl.harness_processes("qemu"))
 
 
+def _tail(path, lines=40):
+    with open(path, errors="replace") as f:
+        return "".join(f.readlines()[-lines:])
+
+
 def _overlays(cmdline):
     return re.findall(r"file=([^,\s]+\.qcow2)", cmdline)
 
@@ -38,6 +44,7 @@ def _overlays(cmdline):
 @pytest.mark.parametrize("how", ["sigterm-group", "sigkill-group", "sigkill-make"])
 def test_killing_make_integration_leaves_no_vm(how, tmp_path):
     before = set(_qemu())
+    works = set(glob.glob(os.path.join(vmctl.snapshots_dir(), ".make-*")))
     log = open(tmp_path / "make.log", "w")
     make = subprocess.Popen(
         ["make", "-C", ROOT, "integration", "SCENARIOS=smoke"],
@@ -54,7 +61,9 @@ def test_killing_make_integration_leaves_no_vm(how, tmp_path):
             if len(ours) == 2:
                 break
             time.sleep(0.5)
-        assert len(ours) == 2, "the smoke scenario's two VMs never started; see %s" % (tmp_path / "make.log")
+        assert len(ours) == 2, "the smoke scenario's two VMs never started; the end of its log:\n%s" % _tail(
+            tmp_path / "make.log"
+        )
         overlays = [path for cmd in ours.values() for path in _overlays(cmd)]
         assert overlays and all(os.path.exists(p) for p in overlays)
         time.sleep(3)  # let the run get properly under way
@@ -73,6 +82,9 @@ def test_killing_make_integration_leaves_no_vm(how, tmp_path):
         assert not set(_qemu()) & set(ours), "qemu still running after %s: %s" % (how, sorted(ours))
         leftover = [p for p in overlays if os.path.exists(p)]
         assert not leftover, "overlays left after %s: %s" % (how, leftover)
+        # A snapshot being saved when the run died is not kept half-made.
+        half_made = set(glob.glob(os.path.join(vmctl.snapshots_dir(), ".make-*"))) - works
+        assert not half_made, "snapshot work directories left after %s: %s" % (how, sorted(half_made))
     finally:
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGKILL)

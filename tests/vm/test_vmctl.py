@@ -266,3 +266,44 @@ def test_up_boots_cold_when_a_restore_fails(monkeypatch, tmp_path, capsys):
     assert calls == [{("bookworm", 1024, None): "/snap/bookworm"}, {}]
     assert removed == ["/snap/bookworm"]
     assert json.loads(capsys.readouterr().out)[0]["start"] == "cold"
+
+
+def test_prune_snapshots_removes_orphans_and_stale_locks(monkeypatch, tmp_path):
+    monkeypatch.setenv("MEMWISE_VM_CACHE", str(tmp_path))
+    images = tmp_path / "images"
+    (images / "trixie-aaaaaaaaaaaaaaaa").mkdir(parents=True)
+    (images / "trixie-aaaaaaaaaaaaaaaa" / "disk.qcow2").write_text("")
+    root = tmp_path / "snapshots"
+    root.mkdir()
+    kept = root / "trixie-aaaaaaaaaaaaaaaa-m1024-0123456789ab"
+    kept.mkdir()
+    (kept / "manifest.json").write_text(json.dumps({"image": str(images / "trixie-aaaaaaaaaaaaaaaa")}))
+    gone = root / "bookworm-bbbbbbbbbbbbbbbb-m512-d1G-0123456789ab"
+    gone.mkdir()
+    (gone / "manifest.json").write_text(json.dumps({"image": str(images / "bookworm-bbbbbbbbbbbbbbbb")}))
+    (root / (kept.name + ".lock")).write_text("")
+    (root / (gone.name + ".lock")).write_text("")
+    old, young, running = root / ".make-old", root / ".make-young", root / ".make-running"
+    for work in (old, young, running):
+        work.mkdir()
+    (old / "snapshot.json").write_text(json.dumps({"pid": 999999999, "guard_pid": 999999999}))
+    (running / "snapshot.json").write_text(json.dumps({"pid": os.getpid(), "guard_pid": None}))
+    past = vmctl.time.time() - vmctl.STALE_WORK - 60
+    os.utime(old, (past, past))
+    os.utime(running, (past, past))
+
+    vmctl.prune_snapshots(str(root))
+
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        [kept.name, kept.name + ".lock", ".make-young", ".make-running"]
+    )
+
+
+def test_cleanup_files_removes_a_half_made_snapshot(tmp_path):
+    work = tmp_path / ".make-x"
+    work.mkdir()
+    (work / "snapshot.qcow2").write_text("")
+    overlay = tmp_path / "vm.qcow2"
+    overlay.write_text("")
+    vmctl.cleanup_files({"overlay": str(overlay), "extra_disk": None, "workdir": str(work)})
+    assert not work.exists() and not overlay.exists()

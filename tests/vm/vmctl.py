@@ -534,9 +534,13 @@ def terminate(pid, grace=8):
 
 
 def cleanup_files(meta):
+    """Remove a stopped VM's disks; for a snapshot VM stopped before its state was
+    saved, its whole work directory (a half-made snapshot is never kept)."""
     for path in (meta.get("overlay"), meta.get("extra_disk")):
         if path and os.path.exists(path):
             os.unlink(path)
+    if meta.get("workdir") and os.path.isdir(meta["workdir"]):
+        remove_tree(meta["workdir"])
 
 
 def owner_pid():
@@ -576,7 +580,7 @@ def vm_argv(vm, image, accel, *, overlay, extra, port):
     return argv
 
 
-def start_vm(vm, state, key, accel, image, *, snapshot=None, qmp=None, keep_overlay=False):
+def start_vm(vm, state, key, accel, image, *, snapshot=None, qmp=None, keep_overlay=False, workdir=None):
     """Start one VM under its guard: cold from the base image, or restored from ``snapshot``."""
     name = vm["name"]
     overlay = os.path.join(state, name + ".qcow2")
@@ -598,6 +602,7 @@ def start_vm(vm, state, key, accel, image, *, snapshot=None, qmp=None, keep_over
         port=port,
         overlay=None if keep_overlay else overlay,
         extra_disk=extra,
+        workdir=workdir,
         argv=argv,
         accel=accel,
         log=os.path.join(state, name + ".log"),
@@ -738,13 +743,41 @@ def snapshots_dir():
     return path
 
 
+SNAPSHOT_LOCK = re.compile(r"^(?P<image>.+)-m\d+(?:-d\w+)?-[0-9a-f]{12}\.lock$")
+STALE_WORK = 3600  # a snapshot is saved within minutes; older work dirs are orphans
+
+
 def prune_snapshots(root):
-    """Remove snapshots whose base image was rebuilt (their backing file is gone)."""
+    """Remove snapshots whose base image was rebuilt (their backing file is gone),
+    their lock files, and work directories a killed run left behind."""
     for manifest in glob.glob(os.path.join(root, "*", "manifest.json")):
         with open(manifest) as f:
             image = json.load(f).get("image", "")
         if not os.path.exists(os.path.join(image, "disk.qcow2")):
             remove_tree(os.path.dirname(manifest))
+    images = os.path.join(cache_dir(), "images")
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        match = SNAPSHOT_LOCK.match(name)
+        if match and not os.path.exists(os.path.join(images, match.group("image"))):
+            os.unlink(path)
+        elif name.startswith(".make-") and _orphan_work(path):
+            remove_tree(path)
+
+
+def _orphan_work(path):
+    """A snapshot work directory whose VM is gone (or that never got one) and is old."""
+    try:
+        with open(os.path.join(path, "snapshot.json")) as f:
+            meta = json.load(f)
+        if alive(meta.get("guard_pid") or 0) or alive(meta.get("pid") or 0):
+            return False
+    except (OSError, ValueError):
+        pass
+    try:
+        return time.time() - os.path.getmtime(path) > STALE_WORK
+    except OSError:
+        return False
 
 
 def make_snapshot(vm, image, accel, key, timeout):
@@ -766,7 +799,9 @@ def make_snapshot(vm, image, accel, key, timeout):
                 "saving a snapshot for %s VMs with %d MiB%s (one cold boot)"
                 % (vm["release"], vm["memory"], " and a %s disk" % vm["disk"] if vm["disk"] else "")
             )
-            meta = start_vm(snap_vm, work, key, accel, image, qmp=os.path.join(qmp_dir, "qmp"), keep_overlay=True)
+            meta = start_vm(
+                snap_vm, work, key, accel, image, qmp=os.path.join(qmp_dir, "qmp"), keep_overlay=True, workdir=work
+            )
             wait_ssh([meta], timeout)
             # Save a settled system: boot jobs done, file systems written back.
             guest(meta, "timeout 240 systemctl is-system-running --wait >/dev/null || true; sync", timeout=300)

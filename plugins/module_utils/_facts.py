@@ -20,7 +20,7 @@ import glob
 import os
 import re
 
-from ansible_collections.memwise.linux.plugins.module_utils import _cgroup, _mounts, _procfs, _sysfs, _zram
+from ansible_collections.memwise.linux.plugins.module_utils import _cgroup, _mounts, _procfs, _sysfs, _systemd, _zram
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 THP_DIR = "/sys/kernel/mm/transparent_hugepage"
@@ -495,6 +495,13 @@ def collect(subset, root=None, units=(), run=None):
     reports; ``run(argv) -> stdout or None`` runs a command where no file exists
     (the systemd state); without it those values are None.
     """
+    problems = [
+        p
+        for p in (_systemd.unit_name_problem(u, tuple(_systemd.UNIT_TYPES), "memory is read for") for u in units or ())
+        if p
+    ]
+    if problems:
+        raise MemwiseError("units: invalid unit names, nothing was gathered: %s" % "; ".join(problems))
     ctx = Collector(root, units, run)
     facts = {}
     for name in subset:

@@ -9,6 +9,9 @@ The conventions these helpers implement are written down in
 ``docs/docsite/rst/conventions.rst`` and checked by
 ``tests/unit/plugins/test_conventions.py``:
 
+- ``new_module(AnsibleModule, **kwargs)``: the module object, with a clear message
+  (not a crash inside ansible-core) when an option with sub-options is given a
+  scalar, as in ``zswap: true``.
 - ``run_module(module, body)``: ``body(module)`` returns the result dict; a
   MemwiseError becomes ``fail_json`` with its message (and the partial result it
   carries), any other exception becomes ``fail_json`` saying it is a bug, never
@@ -23,6 +26,58 @@ from __future__ import annotations
 import traceback
 
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
+
+
+def new_module(module_class, **kwargs):
+    """``module_class(**kwargs)`` (AnsibleModule), failing clearly on a scalar given for a dict option.
+
+    ansible-core (2.19) does not name the option when a dictionary with sub-options
+    is given a scalar: a boolean (``zswap: yes``) crashes its validation with
+    ``argument of type 'bool' is not iterable``, a string fails with ``dictionary
+    requested, could not parse JSON or key=value``. When the spec has sub-options,
+    the parameters are first read with those options loosened to ``raw`` (``no_log``,
+    so the invocation is logged once) and every misplaced value is reported by name.
+    """
+    spec = kwargs["argument_spec"]
+    if any(option.get("options") for option in spec.values()):
+        loose = module_class(**dict(kwargs, argument_spec=_loosen(spec), no_log=True))
+        problems = _not_dicts(spec, loose.params, "")
+        if problems:
+            loose.fail_json(msg="invalid options, nothing changed: " + "; ".join(problems))
+    return module_class(**kwargs)
+
+
+def _loosen(spec):
+    """``spec`` with every option that has sub-options taken as ``raw`` (checked by ``_not_dicts``)."""
+    loose = {}
+    for name, option in spec.items():
+        if option.get("options"):
+            loose[name] = {k: v for k, v in option.items() if k in ("aliases", "required", "default")}
+            loose[name]["type"] = "raw"
+        else:
+            loose[name] = option
+    return loose
+
+
+def _not_dicts(spec, params, prefix):
+    """One message per option with sub-options whose value is not a dictionary (searched recursively)."""
+    problems = []
+    for name, option in spec.items():
+        sub = option.get("options")
+        value = (params or {}).get(name)
+        if not sub or value is None:
+            continue
+        values = value if option.get("type") == "list" and isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, dict):
+                problems += _not_dicts(sub, item, prefix + name + ".")
+                continue
+            example = next(iter(sub), "option")
+            problems.append(
+                "%s%s: expected a dictionary of its options (%s), got %s %r; write it as, for example, "
+                "%s: {%s: ...}" % (prefix, name, ", ".join(sorted(sub)), type(item).__name__, item, name, example)
+            )
+    return problems
 
 
 def run_module(module, body):

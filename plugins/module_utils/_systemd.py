@@ -42,6 +42,11 @@ USEC = {"us": 1, "usec": 1, "ms": 1000, "msec": 1000, "s": 10**6, "sec": 10**6, 
 UNIT_TYPES = {"service": "Service", "slice": "Slice", "scope": "Scope", "socket": "Socket", "mount": "Mount",
               "swap": "Swap"}  # fmt: skip
 UNIT_NAME_RE = re.compile(r"^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.([a-z]+)$")
+# systemd's unit types and name length limit (src/basic/unit-name.c, unit_name_is_valid).
+ALL_UNIT_TYPES = ("service", "socket", "target", "device", "mount", "automount", "swap", "timer", "path",
+                  "slice", "scope")  # fmt: skip
+UNIT_NAME_MAX = 255
+_UNIT_CHARS = re.compile(r"[^A-Za-z0-9:_.\\@-]")
 NOT_SET = "[not set]"
 HEADER = (
     "# Managed by memwise.linux.unit_resources: changes here are overwritten.\n"
@@ -149,23 +154,47 @@ def parse_show(text):
     return result
 
 
+def unit_name_problem(name, types=ALL_UNIT_TYPES, takes="this takes"):
+    """Why ``name`` is not the full name of a unit of one of ``types``, the way systemd judges it; None when it is.
+
+    A unit name is a prefix of letters, digits and ``:-_.\\``, at most one ``@`` (a
+    template or its instance), then ``.`` and the unit type, 255 characters at most.
+    """
+    problem = _unit_name_shape(name)
+    if problem:
+        return problem
+    match = UNIT_NAME_RE.match(name)
+    if match.group(2) not in types:
+        return "%s is a .%s unit; %s %s units" % (name, match.group(2), takes, ", ".join("." + t for t in types))
+    if match.group(1) == "@":
+        return "%s is a template; name an instance such as %s" % (name, name.replace("@", "@1"))
+    return None
+
+
+def _unit_name_shape(name):
+    if not isinstance(name, str):
+        return "%r is a %s, not a unit name" % (name, type(name).__name__)
+    if not name:
+        return "'' is empty, not a unit name"
+    if len(name) > UNIT_NAME_MAX:
+        return "%r is longer than the %d characters systemd allows" % (name[:40] + "...", UNIT_NAME_MAX)
+    bad = sorted(set(_UNIT_CHARS.findall(name)))
+    if bad:
+        return "%r contains %s, which a unit name cannot (letters, digits, ':', '-', '_', '.', '\\' and one '@')" % (
+            name,
+            ", ".join(repr(c) for c in bad),
+        )
+    if not UNIT_NAME_RE.match(name):
+        return "%r is not a unit name; write it in full with its type, e.g. 'nginx.service' or 'batch.slice'" % name
+    return None
+
+
 def unit_section(unit):
     """The drop-in section of ``unit`` (``[Service]`` for ``foo.service``); MemwiseError for others."""
-    match = UNIT_NAME_RE.match(unit or "")
-    if not match:
-        raise MemwiseError(
-            "unit: %r is not a unit name; write it in full with its type, e.g. 'nginx.service' or 'batch.slice'"
-            % (unit,)
-        )
-    kind = match.group(2)
-    if kind not in UNIT_TYPES:
-        raise MemwiseError(
-            "unit: %s is a .%s unit; resource control applies to %s units"
-            % (unit, kind, ", ".join("." + t for t in UNIT_TYPES))
-        )
-    if match.group(1) == "@":
-        raise MemwiseError("unit: %s is a template; name an instance such as %s" % (unit, unit.replace("@", "@1")))
-    return UNIT_TYPES[kind]
+    problem = unit_name_problem(unit, tuple(UNIT_TYPES), "resource control applies to")
+    if problem:
+        raise MemwiseError("unit: " + problem)
+    return UNIT_TYPES[UNIT_NAME_RE.match(unit).group(2)]
 
 
 def parse_timespan(text):

@@ -302,7 +302,8 @@ def gather(module):
 
 
 def main():
-    module = AnsibleModule(
+    module = _module.new_module(
+        AnsibleModule,
         argument_spec=dict(
             gather_subset=dict(type="list", elements="str", default=["all"]),
             units=dict(type="list", elements="str", default=[]),

@@ -382,7 +382,7 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = _module.new_module(AnsibleModule, argument_spec=argument_spec(), supports_check_mode=True)
     _module.run_module(module, run)
 
 

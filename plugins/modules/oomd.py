@@ -283,7 +283,8 @@ def _moves(settings):
 
 
 def main():
-    module = AnsibleModule(
+    module = _module.new_module(
+        AnsibleModule,
         argument_spec=dict(
             settings=dict(type="dict"),
             install=dict(type="bool", default=True),

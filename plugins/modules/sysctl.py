@@ -335,7 +335,8 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(
+    module = _module.new_module(
+        AnsibleModule,
         argument_spec=dict(
             settings=dict(type="raw", required=True),
             path=dict(type="path", default=_sysctl.DEFAULT_PATH),

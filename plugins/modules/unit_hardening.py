@@ -519,7 +519,8 @@ def run(module, runner, clock=time.monotonic, sleep=time.sleep):
 
 
 def main():
-    module = AnsibleModule(
+    module = _module.new_module(
+        AnsibleModule,
         argument_spec=dict(
             unit=dict(type="str", required=True),
             profile=dict(type="str", default="baseline", choices=sorted(_hardening.PROFILES)),

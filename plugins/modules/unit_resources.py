@@ -635,7 +635,8 @@ _SLICE_TEXT = "# Created by memwise.linux.unit_resources (create_slice).\n[Unit]
 
 
 def main():
-    module = AnsibleModule(
+    module = _module.new_module(
+        AnsibleModule,
         argument_spec=dict(
             unit=dict(type="str", required=True),
             properties=dict(type="raw"),

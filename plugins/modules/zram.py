@@ -522,7 +522,8 @@ def run_zram(module):
 
 
 def main():
-    module = AnsibleModule(
+    module = _module.new_module(
+        AnsibleModule,
         argument_spec=dict(
             size=dict(type="raw", default="50%"),
             max_size=dict(type="raw"),

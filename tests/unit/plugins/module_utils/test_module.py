@@ -112,3 +112,62 @@ def test_run_module_keeps_ansibles_path_info_out_of_the_result():
     with pytest.raises(Ended):
         _module.run_module(module, lambda m: {"path": "/etc/fstab", "changed": False})
     assert module.add_path_info({"path": "/etc/fstab"}) == {"path": "/etc/fstab"}
+
+
+SPEC = {
+    "zswap": {"type": "dict", "options": {"enabled": {"type": "bool"}, "compressor": {"type": "str"}}},
+    "thp": {
+        "type": "dict",
+        "options": {"enabled": {"type": "str"}, "khugepaged": {"type": "dict", "options": {"defrag": {"type": "int"}}}},
+    },
+    "live": {"type": "bool", "default": True},
+}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"zswap": True},
+            "invalid options, nothing changed: zswap: expected a dictionary of its options (compressor, enabled), "
+            "got bool True; write it as, for example, zswap: {enabled: ...}",
+        ),
+        (
+            {"zswap": "yes", "thp": ["always"]},
+            "invalid options, nothing changed: zswap: expected a dictionary of its options (compressor, enabled), "
+            "got str 'yes'; write it as, for example, zswap: {enabled: ...}; thp: expected a dictionary of its "
+            "options (enabled, khugepaged), got list ['always']; write it as, for example, thp: {enabled: ...}",
+        ),
+        (
+            {"thp": {"khugepaged": 1}},
+            "invalid options, nothing changed: thp.khugepaged: expected a dictionary of its options (defrag), "
+            "got int 1; write it as, for example, khugepaged: {defrag: ...}",
+        ),
+    ],
+)
+def test_new_module_names_a_scalar_given_for_sub_options(args, message, capsys):
+    """ansible-core crashes on these ("argument of type 'bool' is not iterable"); new_module names them."""
+    import json
+
+    from ansible.module_utils.basic import AnsibleModule
+    from ansible.module_utils.testing import patch_module_args
+
+    with patch_module_args(args), pytest.raises(SystemExit) as exc:
+        _module.new_module(AnsibleModule, argument_spec=SPEC, supports_check_mode=True)
+    result = json.loads(capsys.readouterr().out)
+    assert exc.value.code == 1
+    assert result["msg"] == message
+
+
+def test_new_module_passes_good_input_and_ansible_errors_through(capsys):
+    import json
+
+    from ansible.module_utils.basic import AnsibleModule
+    from ansible.module_utils.testing import patch_module_args
+
+    with patch_module_args({"zswap": {"enabled": "yes"}}):
+        module = _module.new_module(AnsibleModule, argument_spec=SPEC, supports_check_mode=True)
+    assert module.params["zswap"] == {"enabled": True, "compressor": None}
+    with patch_module_args({"zswap": {"enabled": "maybe"}}), pytest.raises(SystemExit):
+        _module.new_module(AnsibleModule, argument_spec=SPEC, supports_check_mode=True)
+    assert "enabled" in json.loads(capsys.readouterr().out)["msg"]

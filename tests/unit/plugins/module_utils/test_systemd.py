@@ -190,8 +190,12 @@ def test_unit_section(unit, section):
         ("ssh", "not a unit name; write it in full with its type"),
         ("multi-user.target", "is a .target unit; resource control applies to .service"),
         ("getty@.service", "is a template; name an instance such as getty@1.service"),
-        ("a b.service", "not a unit name"),
-        ("", "not a unit name"),
+        ("a b.service", "contains ' ', which a unit name cannot"),
+        ("../x.service", "contains '/', which a unit name cannot"),
+        ("x.service\nExecStart=/bin/sh", "contains '\\\\n', '/', '='"),
+        ("", "'' is empty, not a unit name"),
+        (None, "None is a NoneType, not a unit name"),
+        ("a" * 250 + ".service", "longer than the 255 characters"),
     ],
 )
 def test_unit_section_refuses(unit, message):

@@ -183,3 +183,19 @@ def test_units_with_and_without_a_cgroup(capsys, capture):
         ssh = memwise["cgroup"]["units"]["ssh.service"]
         assert {key: ssh[key] for key in expected["ssh"]} == expected["ssh"]
         assert ssh["path"] == "/sys/fs/cgroup/system.slice/ssh.service"
+
+
+def test_unit_names_are_checked_the_way_systemd_does_before_any_reading(capsys, capture):
+    _source, _expected, calls = capture
+    units = ["", "ssh.service ssh.socket", "../../etc.service", "multi-user.target", "getty@.service", "user.slice"]
+    rc, result = run_module(capsys, {"gather_subset": ["cgroup"], "units": units})
+    assert rc == 1 and "ansible_facts" not in result
+    assert result["msg"] == (
+        "units: invalid unit names, nothing was gathered: '' is empty, not a unit name; "
+        "'ssh.service ssh.socket' contains ' ', which a unit name cannot (letters, digits, ':', '-', '_', '.', "
+        "'\\' and one '@'); '../../etc.service' contains '/', which a unit name cannot (letters, digits, ':', "
+        "'-', '_', '.', '\\' and one '@'); multi-user.target is a .target unit; memory is read for .service, "
+        ".slice, .scope, .socket, .mount, .swap units; getty@.service is a template; name an instance such as "
+        "getty@1.service"
+    )
+    assert calls == []

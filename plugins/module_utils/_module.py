@@ -12,7 +12,8 @@ The conventions these helpers implement are written down in
 - ``new_module(AnsibleModule, **kwargs)``: the module object, with a clear message
   (not a crash inside ansible-core) when an option with sub-options is given a
   scalar, as in ``zswap: true``.
-- ``run_module(module, body)``: ``body(module)`` returns the result dict; a
+- ``run_module(module, body)``: ``body(module)`` returns the result dict, run under
+  the host lock (``_lock.HostLock``) when the module has ``lock_timeout``; a
   MemwiseError becomes ``fail_json`` with its message (and the partial result it
   carries), any other exception becomes ``fail_json`` saying it is a bug, never
   a raw traceback.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import traceback
 
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
+from ansible_collections.memwise.linux.plugins.module_utils._lock import HostLock
 
 
 def new_module(module_class, **kwargs):
@@ -89,7 +91,13 @@ def run_module(module, body):
     """
     module.add_path_info = _no_path_info
     try:
-        result = body(module)
+        if "lock_timeout" in module.params:
+            with HostLock(module._name, module.params["lock_timeout"]) as lock:
+                if lock.waited_for:
+                    module.warn("waited %.0f s for the host lock held by %s" % (lock.waited, lock.waited_for))
+                result = body(module)
+        else:
+            result = body(module)
     except MemwiseError as exc:
         module.fail_json(msg=str(exc), **exc.details)
     except Exception as exc:  # a bug, reported as one instead of a raw traceback

@@ -27,6 +27,7 @@ author:
   - memwise.linux contributors (@memwise)
 extends_documentation_fragment:
   - memwise.linux._attributes
+  - memwise.linux._host_lock
 attributes:
   check_mode:
     support: full
@@ -271,7 +272,7 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.memwise.linux.plugins.module_utils import _files, _livewrite, _mm, _module, _owned
+from ansible_collections.memwise.linux.plugins.module_utils import _files, _livewrite, _lock, _mm, _module, _owned
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError, invalid
 
 
@@ -376,6 +377,7 @@ def argument_spec():
         live=dict(type="bool", default=True),
         persist=dict(type="bool", default=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
+        lock_timeout=dict(_lock.OPTION),
         force=dict(type="bool", default=False),
         backup=dict(type="bool", default=False),
     )

@@ -31,6 +31,7 @@ author:
   - memwise.linux contributors (@memwise)
 extends_documentation_fragment:
   - memwise.linux._attributes
+  - memwise.linux._host_lock
 attributes:
   check_mode:
     support: full
@@ -212,7 +213,14 @@ missing:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.memwise.linux.plugins.module_utils import _command, _dropin, _module, _oomd, _transaction
+from ansible_collections.memwise.linux.plugins.module_utils import (
+    _command,
+    _dropin,
+    _lock,
+    _module,
+    _oomd,
+    _transaction,
+)
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 
@@ -295,6 +303,7 @@ def main():
             force=dict(type="bool", default=False),
             backup=dict(type="bool", default=False),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            lock_timeout=dict(_lock.OPTION),
         ),
         required_if=[("state", "present", ("settings",))],
         supports_check_mode=True,

@@ -39,6 +39,7 @@ author:
   - memwise.linux contributors (@memwise)
 extends_documentation_fragment:
   - memwise.linux._attributes
+  - memwise.linux._host_lock
 attributes:
   check_mode:
     support: full
@@ -250,7 +251,15 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.memwise.linux.plugins.module_utils import _files, _fstab, _module, _mounts, _procfs, _swap
+from ansible_collections.memwise.linux.plugins.module_utils import (
+    _files,
+    _fstab,
+    _lock,
+    _module,
+    _mounts,
+    _procfs,
+    _swap,
+)
 from ansible_collections.memwise.linux.plugins.module_utils._command import Runner
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 from ansible_collections.memwise.linux.plugins.module_utils._transaction import Journal, describe
@@ -503,6 +512,7 @@ def main():
             priority=dict(type="int"),
             discard=dict(type="str", choices=["once", "pages", "both", "off"]),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            lock_timeout=dict(_lock.OPTION),
             persist=dict(type="bool", default=True),
             backup=dict(type="bool", default=False),
             force=dict(type="bool", default=False),

@@ -30,6 +30,7 @@ author:
   - memwise.linux contributors (@memwise)
 extends_documentation_fragment:
   - memwise.linux._attributes
+  - memwise.linux._host_lock
 attributes:
   check_mode:
     support: full
@@ -231,7 +232,15 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.memwise.linux.plugins.module_utils import _files, _livewrite, _module, _owned, _sysctl, _sysfs
+from ansible_collections.memwise.linux.plugins.module_utils import (
+    _files,
+    _livewrite,
+    _lock,
+    _module,
+    _owned,
+    _sysctl,
+    _sysfs,
+)
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError, invalid
 
 
@@ -343,6 +352,7 @@ def main():
             live=dict(type="bool", default=True),
             persist=dict(type="bool", default=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            lock_timeout=dict(_lock.OPTION),
             force=dict(type="bool", default=False),
             backup=dict(type="bool", default=False),
             on_shadowed=dict(type="str", choices=["warn", "fail", "ignore"], default="warn"),

@@ -31,6 +31,7 @@ author:
   - memwise.linux contributors (@memwise)
 extends_documentation_fragment:
   - memwise.linux._attributes
+  - memwise.linux._host_lock
 attributes:
   check_mode:
     support: full
@@ -288,6 +289,7 @@ from ansible_collections.memwise.linux.plugins.module_utils import (
     _dropin,
     _files,
     _hardening,
+    _lock,
     _module,
     _systemd,
     _transaction,
@@ -543,6 +545,7 @@ def main():
             dropin_name=dict(type="str", default="60-memwise-hardening"),
             force=dict(type="bool", default=False),
             state=dict(type="str", default="present", choices=["present", "absent"]),
+            lock_timeout=dict(_lock.OPTION),
         ),
         supports_check_mode=True,
     )

@@ -30,6 +30,7 @@ author:
   - memwise.linux contributors (@memwise)
 extends_documentation_fragment:
   - memwise.linux._attributes
+  - memwise.linux._host_lock
 attributes:
   check_mode:
     support: full
@@ -258,6 +259,7 @@ from ansible_collections.memwise.linux.plugins.module_utils import (
     _command,
     _dropin,
     _files,
+    _lock,
     _module,
     _procfs,
     _systemd,
@@ -646,6 +648,7 @@ def main():
             force=dict(type="bool", default=False),
             create_slice=dict(type="bool", default=False),
             state=dict(type="str", default="present", choices=["present", "absent"]),
+            lock_timeout=dict(_lock.OPTION),
         ),
         supports_check_mode=True,
     )

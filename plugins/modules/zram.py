@@ -33,6 +33,7 @@ author:
   - memwise.linux contributors (@memwise)
 extends_documentation_fragment:
   - memwise.linux._attributes
+  - memwise.linux._host_lock
 attributes:
   check_mode:
     support: full
@@ -247,7 +248,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.memwise.linux.plugins.module_utils import _files, _module, _procfs, _swap, _zram
+from ansible_collections.memwise.linux.plugins.module_utils import _files, _lock, _module, _procfs, _swap, _zram
 from ansible_collections.memwise.linux.plugins.module_utils._command import Runner
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 from ansible_collections.memwise.linux.plugins.module_utils._transaction import Journal
@@ -531,6 +532,7 @@ def main():
             priority=dict(type="int", default=100),
             devices=dict(type="int", default=1),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            lock_timeout=dict(_lock.OPTION),
             persist=dict(type="bool", default=True),
             backup=dict(type="bool", default=False),
         ),

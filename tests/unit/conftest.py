@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
+from ansible_collections.memwise.linux.plugins.module_utils import _lock
+
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
 
@@ -17,3 +21,12 @@ def fixture_sources(name):
 def read_fixture(source, name):
     with open(os.path.join(FIXTURES, source, name), encoding="utf-8") as handle:
         return handle.read()
+
+
+@pytest.fixture(autouse=True)
+def host_lock_in_tmp(tmp_path_factory, monkeypatch):
+    """Modules run in unit tests take their host lock in a directory of their own, never in this machine's
+    /run (and not in tmp_path, which tests compare before and after)."""
+    path = tmp_path_factory.mktemp("lock") / "memwise.linux.lock"
+    monkeypatch.setattr(_lock, "PATH", str(path))
+    return path

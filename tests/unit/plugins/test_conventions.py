@@ -37,6 +37,7 @@ COMMON_OPTIONS = {
     "size": ("raw", None),
     "max_size": ("raw", None),
     "priority": ("int", None),
+    "lock_timeout": ("float", 60),
 }
 # Old dialects that must not come back, as options.
 RETIRED_OPTIONS = {"runtime", "restart", "config_path", "dropin", "swap_path", "file"}
@@ -97,7 +98,15 @@ def _constant(name, constant):
 
 
 def _doc(name):
-    return yaml.safe_load(_constant(name, "DOCUMENTATION"))
+    """The module's DOCUMENTATION with the options of the collection's doc fragments it extends merged in."""
+    doc = yaml.safe_load(_constant(name, "DOCUMENTATION"))
+    for fragment in doc.get("extends_documentation_fragment") or []:
+        parts = fragment.split(".")  # memwise.linux.PLUGIN[.VARIABLE]
+        plugin, variable = parts[2], (parts[3:] or ["DOCUMENTATION"])[0]
+        source = importlib.import_module("ansible_collections.memwise.linux.plugins.doc_fragments." + plugin)
+        options = yaml.safe_load(getattr(source.ModuleDocFragment, variable)).get("options") or {}
+        doc.setdefault("options", {}).update(options)
+    return doc
 
 
 def _returns(name):
@@ -125,6 +134,7 @@ def test_apply_modules_have_state_present_absent_and_check_mode(name, monkeypatc
     spec = captured["argument_spec"]
     assert captured.get("supports_check_mode") is True, name
     assert "state" in spec, "%s has no state option" % name
+    assert "lock_timeout" in spec, "%s does not take the host lock (lock_timeout)" % name
     assert sorted(spec["state"]["choices"]) == ["absent", "present"], name
 
 

@@ -19,6 +19,7 @@ class FakeModule:
 
     def __init__(self):
         self.ended = None
+        self.params = {}
 
     def exit_json(self, **result):
         self.ended = ("exit", result)

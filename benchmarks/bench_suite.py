@@ -16,7 +16,7 @@
    (as ``make integration`` runs it) with the task-timer callback writing one
    file per playbook (``MEMWISE_TIMER_DIR``). The wall time is split into:
    boot (the create playbook), prepare, module tasks (``memwise.linux.*``
-   actions), reboots (``ansible.builtin.reboot``), other tasks (probes, asserts,
+   actions), reboots (``tests/vm/reboot.yml``, or ``ansible.builtin.reboot``), other tasks (probes, asserts,
    fact gathering, check-mode comparisons, in converge, idempotence and verify),
    ansible-playbook start-up and time between tasks (in those playbooks), destroy
    (both destroy playbooks) and Molecule's own overhead (the wall time minus all
@@ -52,13 +52,14 @@ CATEGORIES = (
     ("boot", "boot (create)"),
     ("prepare", "prepare"),
     ("module", "module tasks (memwise.linux.*)"),
-    ("reboot", "reboots (ansible.builtin.reboot)"),
+    ("reboot", "reboots (tests/vm/reboot.yml)"),
     ("other", "other tasks (probes, asserts, facts)"),
     ("ansible", "ansible-playbook start-up, between tasks"),
     ("destroy", "destroy"),
     ("molecule", "Molecule's own overhead"),
 )
 REBOOT_ACTIONS = ("ansible.builtin.reboot", "reboot")
+REBOOT_TASK = "Reboot the VM and wait for its next boot"  # tests/vm/reboot.yml
 BOOT_TIMEOUT = 900
 
 
@@ -151,7 +152,7 @@ def step_of(playbook):
 def task_category(record):
     if record["action"].startswith("memwise.linux."):
         return "module"
-    if record["action"] in REBOOT_ACTIONS:
+    if record["action"] in REBOOT_ACTIONS or record.get("task", "").startswith(REBOOT_TASK):
         return "reboot"
     return "other"
 

@@ -952,6 +952,54 @@ def wait_ssh(metas, timeout):
         )
 
 
+def _ssh_output(key, port, command, timeout):
+    """stdout of ``command`` in the VM, or None when it does not answer (yet)."""
+    try:
+        proc = subprocess.run(
+            ssh_argv(key, port, command),
+            check=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def reboot(key, port, timeout=600, poll=1.0):
+    """Reboot a VM for real (``systemctl reboot`` in the guest) and wait for its next boot to finish.
+
+    Ansible's reboot action probes the distribution, backs off up to 12 s between
+    tries, and its multiplexed SSH master hangs on qemu's half-open forwarded
+    connection; this polls a fresh SSH connection every second instead, and waits
+    for the new boot ID and ``systemctl is-system-running --wait`` (as a cold boot
+    does before a snapshot is saved). Returns ``{seconds, boot_id, state}``.
+    """
+    started = time.time()
+    old = _ssh_output(key, port, "cat /proc/sys/kernel/random/boot_id", 30)
+    if not old:
+        raise VmError("the VM on port %d does not answer on SSH; nothing was rebooted" % port)
+    # The reboot starts a second later, so this SSH command returns cleanly first.
+    if _ssh_output(key, port, "systemd-run --quiet --on-active=1 systemctl reboot && echo ok", 30) != "ok":
+        raise VmError("the VM on port %d did not accept systemctl reboot" % port)
+    deadline = started + timeout
+    while time.time() < deadline:
+        time.sleep(poll)
+        new = _ssh_output(key, port, "cat /proc/sys/kernel/random/boot_id", 10)
+        if new and new != old:
+            state = _ssh_output(
+                key,
+                port,
+                "timeout %d systemctl is-system-running --wait; true" % max(1, int(deadline - time.time())),
+                timeout + 30,
+            )
+            return {"seconds": round(time.time() - started, 1), "boot_id": new, "state": state}
+    raise VmError("the VM on port %d did not come back within %d s of its reboot" % (port, timeout))
+
+
 def write_inventory(state, metas):
     instances = [
         {
@@ -1226,6 +1274,10 @@ def main(argv=None):
     p = sub.add_parser("session")
     p.add_argument("--watch-pid", type=int, help="stop when this process dies (default: the parent)")
     p.add_argument("command", nargs=argparse.REMAINDER)
+    p = sub.add_parser("reboot", help="reboot a VM for real and wait for its next boot (scenarios' reboots)")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--timeout", type=int, default=600)
     sub.add_parser("accel")
     sub.add_parser("ps")
     sub.add_parser("mirror")
@@ -1242,6 +1294,8 @@ def main(argv=None):
             down(args)
         elif args.cmd == "session":
             return session(args)
+        elif args.cmd == "reboot":
+            print(json.dumps(reboot(args.key, args.port, args.timeout)))
         elif args.cmd == "accel":
             print(choose_accel(build_image("bookworm")))
         elif args.cmd == "ps":

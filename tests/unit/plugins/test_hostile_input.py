@@ -24,6 +24,7 @@ import random
 import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils import basic
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.memwise.linux.plugins.filter import (
@@ -33,6 +34,8 @@ from ansible_collections.memwise.linux.plugins.filter import (
     policy_changes,
     to_bytes,
 )
+from ansible_collections.memwise.linux.plugins.module_utils import _module
+from ansible_collections.memwise.linux.plugins.module_utils._command import Runner
 
 from .hostile_sandbox import Sandbox
 from .test_conventions import MODULES, ROOT, _spec
@@ -224,7 +227,7 @@ def _fill(value, root):
     return value
 
 
-def _module(name):
+def _load(name):
     return importlib.import_module("ansible_collections.memwise.linux.plugins.modules." + name)
 
 
@@ -243,7 +246,7 @@ def _refusal(target, args, sandbox, capsys):
         with pytest.raises(AnsibleFilterError) as exc:
             FILTERS[target](*args[0], **args[1])
         return str(exc.value)
-    rc, result = sandbox.run(capsys, _module(target), _fill(args, str(sandbox.root)))
+    rc, result = sandbox.run(capsys, _load(target), _fill(args, str(sandbox.root)))
     assert rc == 1 and result.get("failed"), "%s accepted %r: %s" % (target, args, result)
     assert sandbox.runner.mutations == [], "%s ran %s" % (target, sandbox.runner.mutations)
     assert result["sandbox_breaches"] == [], "%s reached outside the sandbox: %s" % (target, result["sandbox_breaches"])
@@ -321,7 +324,7 @@ def test_random_hostile_values_never_end_in_an_unexpected_exception(name, seed, 
                 value = _hostile(rng)
                 args = _fill(BASE.get(name, {}), root)
                 args[option] = value if sub is None else {sub: value}
-                rc, result = sandbox.run(capsys, _module(name), args, check_mode=True)
+                rc, result = sandbox.run(capsys, _load(name), args, check_mode=True)
                 message = str(result.get("msg", result))
                 if rc not in (0, 1) or "raw_output" in result or [word for word in BUG if word in message]:
                     problems.append(
@@ -363,6 +366,26 @@ def test_infinity_for_an_integer_option_is_refused_by_name(name, sandbox, capsys
         args = _fill(BASE.get(name, {}), str(sandbox.root))
         top, _dot, sub = option.partition(".")
         args[top] = {sub: float("inf")} if sub else float("inf")
-        rc, result = sandbox.run(capsys, _module(name), args, check_mode=True)
+        rc, result = sandbox.run(capsys, _load(name), args, check_mode=True)
         assert rc == 1 and option.rpartition(".")[2] in result["msg"] and "inf" in result["msg"], result
         assert not [word for word in BUG if word in result["msg"]], result["msg"]
+
+
+def test_the_sandbox_refuses_writes_outside_it_and_changing_commands(sandbox, capsys, tmp_path):
+    """The guard the table relies on: a write next to the sandbox and a swapoff are refused and recorded."""
+    outside = tmp_path.parent / ("%s-outside" % tmp_path.name)
+
+    class Stub:
+        @staticmethod
+        def main():
+            module = basic.AnsibleModule(argument_spec={})
+            _module.run_module(module, lambda m: (Runner(m)(["swapoff", "-a"]), open(str(outside), "w")))
+
+    rc, result = sandbox.run(capsys, Stub, {})
+    assert rc == 1 and "refused `swapoff -a`" in result["msg"]
+    assert sandbox.runner.mutations == ["swapoff -a"]
+    Stub.main = staticmethod(
+        lambda: _module.run_module(basic.AnsibleModule(argument_spec={}), lambda m: open(str(outside), "w"))
+    )
+    rc, result = sandbox.run(capsys, Stub, {})
+    assert rc == 1 and result["sandbox_breaches"] == ["open %s" % outside] and not outside.exists()

@@ -19,18 +19,27 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 
 from ansible_collections.memwise.linux.plugins.module_utils import _files
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 UNIT_DIR = "/etc/systemd/system"
+NAME_MAX = 200  # a file name is at most 255 bytes; ".conf" and room to spare
+_NAME_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._@+:-]*\Z")
 
 
 def check_name(name):
-    """MemwiseError unless ``name`` is a plain file name (the drop-in's, without ``.conf``)."""
-    if not name or "/" in name or name in (".", ".."):
+    """MemwiseError unless ``name`` is a plain file name (the drop-in's, without ``.conf``).
+
+    Letters, digits and ``. _ - @ + :``, starting with a letter or digit: no path, no
+    space, no control character (a newline or NUL), nothing a shell would read.
+    """
+    if not isinstance(name, str) or not _NAME_RE.match(name) or len(name) > NAME_MAX:
         raise MemwiseError(
-            "dropin_name: %r must be a plain file name without .conf, e.g. '50-memwise-resources'" % (name,)
+            "dropin_name: %r must be a plain file name without .conf, at most %d of the characters "
+            "letters, digits and . _ - @ + :, starting with a letter or digit, e.g. '50-memwise-resources'"
+            % (name, NAME_MAX)
         )
 
 

@@ -100,6 +100,7 @@ REFUSED_FS = {
 # File systems where fallocate gives a swap file without holes; others are written with dd.
 FALLOCATE_FS = ("ext4", "xfs", "btrfs")
 MIN_PAGES = 10  # mkswap: "swap space needs to be at least 40 KiB" (10 pages of 4 KiB)
+MAX_SIZE = 2**63 - 1  # the largest file offset (off_t) Linux has
 PRIORITY_MIN, PRIORITY_MAX = -1, 32767
 DISCARD_SWAPON = {"both": "--discard", "once": "--discard=once", "pages": "--discard=pages", "off": None}
 # The attributes of a swap area in the result's ``settings``, in order; those fstab also says have a file layer.
@@ -172,6 +173,8 @@ def validate(params, page):
     device = params["device"]
     if not device or not device.startswith("/"):
         bad("device", "device: %r is not an absolute path; give the swap file or block device as /path" % (device,))
+    elif any(ord(c) < 32 or c == "\x7f" for c in device):
+        bad("device", "device: %r contains a control character (a newline?); /etc/fstab cannot hold it" % (device,))
     priority = params.get("priority")
     if priority is not None and not PRIORITY_MIN <= priority <= PRIORITY_MAX:
         bad(
@@ -186,7 +189,13 @@ def validate(params, page):
         except MemwiseError as exc:
             bad("size", str(exc))
             return want
-        if size < MIN_PAGES * page:
+        if size > MAX_SIZE:
+            bad(
+                "size",
+                "size: %s (%d bytes) is more than a swap file can hold (%s)"
+                % (params["size"], size, human_bytes(MAX_SIZE)),
+            )
+        elif size < MIN_PAGES * page:
             bad(
                 "size",
                 "size: %s (%d bytes) is too small; a swap area needs at least %d pages (%s)"

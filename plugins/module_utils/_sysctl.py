@@ -429,7 +429,8 @@ def parse_settings(raw, state):
         raw = dict.fromkeys(raw)
     if not isinstance(raw, dict) or not raw:
         raise MemwiseError(
-            "settings: give a non-empty dict of key: value (or, with state=absent, a list of keys); nothing changed"
+            "settings: give a non-empty dict of key: value (or, with state=absent, a list of keys), not %s %r; "
+            "nothing changed" % (type(raw).__name__, raw)
         )
     settings, errors, seen = {}, [], {}
     for key, value in raw.items():

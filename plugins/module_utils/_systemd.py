@@ -33,6 +33,7 @@ from ansible_collections.memwise.linux.plugins.module_utils import _sizes
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
 UINT32_MAX = 4294967295
+UINT64_MAX = 2**64 - 1
 USEC = {"us": 1, "usec": 1, "ms": 1000, "msec": 1000, "s": 10**6, "sec": 10**6, "second": 10**6,
         "seconds": 10**6, "m": 60 * 10**6, "min": 60 * 10**6, "minutes": 60 * 10**6, "h": 3600 * 10**6,
         "hr": 3600 * 10**6, "hour": 3600 * 10**6, "hours": 3600 * 10**6, "d": 86400 * 10**6,
@@ -268,6 +269,7 @@ def _size(name, kind, value, host):
         text = value.strip().replace(" ", "")
         return size, text, str(size)
     size = _sizes.to_bytes(value, name=name)
+    _check_uint64(name, value, size)
     if size == 0 and kind == "size":
         raise MemwiseError("%s: 0 would stop the unit from using any memory; write a size or 'infinity'" % name)
     return size, format_size(size), str(size)
@@ -293,7 +295,17 @@ def _tasks(name, value, host):
         raise MemwiseError(
             "%s: %r is not a task limit; write a count of 1 or more, 'N%%' or 'infinity'" % (name, value)
         )
+    _check_uint64(name, value, int(value))
     return int(value), str(int(value)), str(int(value))
+
+
+def _check_uint64(name, value, number):
+    """systemd keeps sizes and counts as 64-bit numbers, the largest meaning infinity."""
+    if number > UINT64_MAX - 1:
+        raise MemwiseError(
+            "%s: %r is more than systemd can hold (at most %d); write 'infinity' for no limit"
+            % (name, value, UINT64_MAX - 1)
+        )
 
 
 def _percent(name, kind, value):

@@ -13,12 +13,16 @@ report (and tests can assert) that it reloaded only when a file changed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import tempfile
 
 from ansible_collections.memwise.linux.plugins.module_utils import _command, _hardening, _procfs, _systemd
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
+
+# A host name (letters, digits, '-', '.'), an IPv4 address or an IPv6 address (hex digits, ':', '.', a %zone).
+_HOST_RE = re.compile(r"\A(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9]+)?)\Z")
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 CONTROL_DIR = "/run/systemd/system.control"
@@ -171,6 +175,28 @@ def predict(run, unit, show, ours, text):
         return measure(run, unit, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def health_problems(health):
+    """Every problem with the ``health`` option (None: no check), each naming the sub-option and its value."""
+    if health is None:
+        return []
+    port, host, command, timeout = (health.get(k) for k in ("port", "host", "command", "timeout"))
+    problems = []
+    if port is None and not command:
+        problems.append("health: %r gives neither port nor command, so nothing would be checked" % (health,))
+    if port is not None and not 1 <= port <= 65535:
+        problems.append("health.port: %r is not a TCP port (1..65535)" % (port,))
+    if host is not None and not _HOST_RE.match(host):
+        problems.append("health.host: %r is not a host name or IP address" % (host,))
+    if command is not None and not (command and all(word and "\0" not in word for word in command)):
+        problems.append(
+            "health.command: %r must be an argv list of non-empty words without NUL, e.g. "
+            "['curl', '-fsS', 'http://127.0.0.1/']" % (command,)
+        )
+    if timeout is not None and not 0 < timeout <= 3600:
+        problems.append("health.timeout: %r is not a number of seconds above 0 and at most 3600" % (timeout,))
+    return problems
 
 
 def health_check(health, run, deadline, clock, sleep):

@@ -247,6 +247,8 @@ def validate(params, algorithms=None, source=SYS_BLOCK + "/zram0/comp_algorithm"
             spec[key] = parse_size(params.get(key), key)
         except MemwiseError as exc:
             errors.append(str(exc))
+    if params.get("size") is None and params.get("state", "present") == "present":
+        errors.append("size: None (no value); give the device size, like '50%' of RAM or '4G'")
     if spec.get("max_size") and "percent" in spec["max_size"]:
         errors.append("max_size: %r is a percentage; give the cap as an absolute size like '4G'" % params["max_size"])
     elif spec.get("max_size") and spec.get("size") and "bytes" in spec["size"]:

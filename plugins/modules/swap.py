@@ -497,15 +497,9 @@ def run(module):
     return result
 
 
-class SwapModule(AnsibleModule):
-    """The result's ``path`` is /etc/fstab, reported as text: no file stats (owner, mode, ``state``) are added."""
-
-    def add_path_info(self, kwargs):
-        return kwargs
-
-
 def main():
-    module = SwapModule(
+    module = _module.new_module(
+        AnsibleModule,
         argument_spec=dict(
             device=dict(type="path", required=True),
             size=dict(type="raw"),

@@ -295,7 +295,7 @@ from ansible_collections.memwise.linux.plugins.module_utils import (
     _transaction,
     _unitctl,
 )
-from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
+from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError, invalid
 
 MODULE = "unit_hardening"
 
@@ -323,6 +323,11 @@ class Hardening:
             raise MemwiseError("max_exposure: %s is out of range; the exposure scale is 0.0..10.0" % limit)
         if params["settle"] < 0:
             raise MemwiseError("settle: %s is negative; give the seconds the service must stay up" % params["settle"])
+        if not params["settle"] <= 3600:
+            raise MemwiseError("settle: %s is more than an hour (3600 seconds) or not a number" % params["settle"])
+        problems = _unitctl.health_problems(params["health"])
+        if problems:
+            raise invalid(problems, "options")
         self.version = _systemd.parse_version(self.ctl.manager().get("Version"))
         settings = {}
         if params["state"] == "present":

@@ -411,7 +411,10 @@ def wanted_names(module, file_before, section, version, host):
             raise MemwiseError("invalid properties, nothing changed: " + "; ".join(errors))
         return names, None
     if not isinstance(props, dict) or not props:
-        raise MemwiseError("properties: give a dict of property names and values, e.g. {MemoryHigh: 1G}")
+        raise MemwiseError(
+            "properties: give a dict of property names and values, e.g. {MemoryHigh: 1G}, not %s %r; nothing changed"
+            % (type(props).__name__, props)
+        )
     wanted = _systemd.validate(props, version, host)
     fixed = [n for n in wanted if not _systemd.PROPERTIES[n].live]
     if fixed and not params["persist"]:

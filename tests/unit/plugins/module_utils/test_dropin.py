@@ -21,9 +21,12 @@ def unit_dir(monkeypatch, tmp_path):
 def test_path_and_names(unit_dir):
     assert _dropin.path("ssh.service", "50-x") == "%s/ssh.service.d/50-x.conf" % unit_dir
     _dropin.check_name("60-memwise-hardening")
+    _dropin.check_name("override.d_x@1+2:3")
 
 
-@pytest.mark.parametrize("name", ["", "a/b", "../x", ".", ".."])
+@pytest.mark.parametrize(
+    "name", ["", "a/b", "../x", ".", "..", "a\nb", "a\0b", "x;reboot", "$(reboot)", "a b", "-x", "x" * 201, None, 5]
+)
 def test_bad_names(name):
     with pytest.raises(MemwiseError, match=r"^dropin_name: .* must be a plain file name"):
         _dropin.check_name(name)

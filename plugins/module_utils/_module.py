@@ -24,6 +24,7 @@ The conventions these helpers implement are written down in
 
 from __future__ import annotations
 
+import math
 import traceback
 
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
@@ -31,29 +32,48 @@ from ansible_collections.memwise.linux.plugins.module_utils._lock import HostLoc
 
 
 def new_module(module_class, **kwargs):
-    """``module_class(**kwargs)`` (AnsibleModule), failing clearly on a scalar given for a dict option.
+    """``module_class(**kwargs)`` (AnsibleModule), failing clearly where ansible-core names nothing.
 
     ansible-core (2.19) does not name the option when a dictionary with sub-options
     is given a scalar: a boolean (``zswap: yes``) crashes its validation with
     ``argument of type 'bool' is not iterable``, a string fails with ``dictionary
-    requested, could not parse JSON or key=value``. When the spec has sub-options,
-    the parameters are first read with those options loosened to ``raw`` (``no_log``,
-    so the invocation is logged once) and every misplaced value is reported by name.
+    requested, could not parse JSON or key=value``; and an integer option given
+    infinity (JSON ``Infinity``, YAML ``.inf``) crashes it with ``OverflowError``.
+    When the spec has sub-options, the parameters are first read with those options
+    loosened to ``raw`` (``no_log``, so the invocation is logged once) and every
+    misplaced value is reported by name; when ansible-core's validation raises, the
+    parameters are read loosely again, numbers included, and the task fails naming
+    the option and value, never with a raw traceback.
     """
     spec = kwargs["argument_spec"]
     if any(option.get("options") for option in spec.values()):
-        loose = module_class(**dict(kwargs, argument_spec=_loosen(spec), no_log=True))
-        problems = _not_dicts(spec, loose.params, "")
-        if problems:
-            loose.fail_json(msg="invalid options, nothing changed: " + "; ".join(problems))
-    return module_class(**kwargs)
+        _refuse_misshapen(module_class, kwargs, numbers=False)
+    try:
+        return module_class(**kwargs)
+    except (OverflowError, TypeError, ValueError, AttributeError) as exc:
+        _refuse_misshapen(module_class, kwargs, numbers=True, crash=exc)
+        raise  # not reached: _refuse_misshapen ends the module
 
 
-def _loosen(spec):
-    """``spec`` with every option that has sub-options taken as ``raw`` (checked by ``_not_dicts``)."""
+def _refuse_misshapen(module_class, kwargs, numbers, crash=None):
+    """Read the parameters with a loosened spec; fail naming each misshapen value (or the crash)."""
+    spec = kwargs["argument_spec"]
+    loose = module_class(**dict(kwargs, argument_spec=_loosen(spec, numbers), no_log=True))
+    problems = _misshapen(spec, loose.params, "", numbers)
+    if not problems and crash is not None:
+        problems = ["ansible-core could not check them (%s: %s)" % (type(crash).__name__, crash)]
+    if problems:
+        loose.fail_json(msg="invalid options, nothing changed: " + "; ".join(problems))
+
+
+NUMBERS = ("int", "float")
+
+
+def _loosen(spec, numbers):
+    """``spec`` with every option that has sub-options (and with ``numbers``, every number) taken as ``raw``."""
     loose = {}
     for name, option in spec.items():
-        if option.get("options"):
+        if option.get("options") or (numbers and option.get("type") in NUMBERS):
             loose[name] = {k: v for k, v in option.items() if k in ("aliases", "required", "default")}
             loose[name]["type"] = "raw"
         else:
@@ -61,18 +81,32 @@ def _loosen(spec):
     return loose
 
 
-def _not_dicts(spec, params, prefix):
-    """One message per option with sub-options whose value is not a dictionary (searched recursively)."""
+def _not_finite(value):
+    if isinstance(value, float):
+        return math.isnan(value) or math.isinf(value)
+    return isinstance(value, str) and value.strip().lower().lstrip("+-") in ("inf", "infinity", "nan")
+
+
+def _misshapen(spec, params, prefix, numbers):
+    """One message per option with sub-options whose value is not a dictionary and, with ``numbers``,
+    per number option given infinity or NaN (searched recursively)."""
     problems = []
     for name, option in spec.items():
         sub = option.get("options")
         value = (params or {}).get(name)
-        if not sub or value is None:
+        if value is None:
+            continue
+        if numbers and option.get("type") in NUMBERS and _not_finite(value):
+            problems.append(
+                "%s%s: %r is not a finite number; give a %s"
+                % (prefix, name, value, "whole number" if option["type"] == "int" else "number")
+            )
+        if not sub:
             continue
         values = value if option.get("type") == "list" and isinstance(value, list) else [value]
         for item in values:
             if isinstance(item, dict):
-                problems += _not_dicts(sub, item, prefix + name + ".")
+                problems += _misshapen(sub, item, prefix + name + ".", numbers)
                 continue
             example = next(iter(sub), "option")
             problems.append(

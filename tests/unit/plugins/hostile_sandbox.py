@@ -29,6 +29,7 @@ from ansible_collections.memwise.linux.plugins.module_utils import (
     _cgroup,
     _command,
     _facts,
+    _lock,
     _oomd,
     _procfs,
     _sysfs,
@@ -144,6 +145,10 @@ class Sandbox:
             "".join("%d 1 0:%d / %s rw - %s %s rw\n" % (20 + i, i, p, t, s) for i, (p, t, s) in enumerate(mounts))
         )
         point_at(monkeypatch, tmp_path)
+        # The host lock lives in the sandbox's /run; a refused run still takes it (and
+        # writes its holder record there), as on a real host, so it is not compared.
+        self.lock = self.below("/run/memwise.linux.lock")
+        monkeypatch.setattr(_lock, "PATH", self.lock)
         self.runner = Recorder(FakeSystemd("deb13", tmp_path / "lib" / "ssh.service"))
         self._redirect(monkeypatch)
         self.before = self.snapshot()
@@ -178,6 +183,8 @@ class Sandbox:
         for top, dirs, files in os.walk(str(self.tmp)):
             for name in dirs + files:
                 path = os.path.join(top, name)
+                if path == self.lock:
+                    continue
                 if os.path.islink(path):
                     state[path] = "-> " + os.readlink(path)
                 elif os.path.isdir(path):

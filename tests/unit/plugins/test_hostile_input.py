@@ -350,22 +350,26 @@ def _int_options(spec, prefix=""):
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="ansible-core's int check raises OverflowError on infinity (JSON Infinity, YAML .inf) while the "
-    "AnsibleModule is built, before run_module; _module.new_module must report it (issue 17)",
-)
-@pytest.mark.parametrize("name", MODULES)
-def test_infinity_for_an_integer_option_is_refused_by_name(name, sandbox, capsys):
-    with pytest.MonkeyPatch.context() as patch:
-        options = _int_options(_spec(name, patch)["argument_spec"])
-    if not options:
-        pytest.skip("%s has no integer option" % name)
+def _module_int_options():
+    """(module, its int options) for every module that has any."""
+    found = []
+    for name in MODULES:
+        with pytest.MonkeyPatch.context() as patch:
+            options = _int_options(_spec(name, patch)["argument_spec"])
+        if options:
+            found.append((name, options))
+    return found
+
+
+@pytest.mark.parametrize(("name", "options"), _module_int_options())
+def test_infinity_for_an_integer_option_is_refused_by_name(name, options, sandbox, capsys):
     for option in options:
         args = _fill(BASE.get(name, {}), str(sandbox.root))
-        top, _dot, sub = option.partition(".")
-        args[top] = {sub: float("inf")} if sub else float("inf")
+        *parents, leaf = option.split(".")
+        value = {leaf: float("inf")}
+        for parent in reversed(parents):
+            value = {parent: value}
+        args.update(value)
         rc, result = sandbox.run(capsys, _load(name), args, check_mode=True)
         assert rc == 1 and option.rpartition(".")[2] in result["msg"] and "inf" in result["msg"], result
         assert not [word for word in BUG if word in result["msg"]], result["msg"]

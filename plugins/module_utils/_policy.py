@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.memwise.linux.plugins.module_utils import _sysctl as _sysctl_rules
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError, invalid
 from ansible_collections.memwise.linux.plugins.module_utils._sizes import to_bytes
 
@@ -93,7 +94,7 @@ AREAS = {
     "swap": {"enabled": _BOOL, "device": _TEXT, "size": _SIZE, "priority": _INT},
     "zram": {"enabled": _BOOL, "size": _TEXT, "max_size": _SIZE, "algorithm": _TEXT, "priority": _INT},
     "zswap": {"enabled": _BOOL, "compressor": _TEXT, "zpool": _TEXT, "max_pool_percent": _INT},
-    "sysctl": None,  # any sysctl key; the sysctl module validates it on the host
+    "sysctl": None,  # any sysctl key: its shape and the documented range of common keys are checked here
     "thp": {
         "enabled": ("always", "madvise", "never"),
         "defrag": ("always", "defer", "defer+madvise", "madvise", "never"),
@@ -106,6 +107,17 @@ AREAS = {
         "DefaultMemoryPressureDurationSec": _DURATION,
     },
 }
+# Integer overrides with a range: (area, key) -> (minimum, maximum), as the modules check them on the host.
+INT_RANGES = {
+    ("swap", "priority"): (-1, 32767),
+    ("zram", "priority"): (-1, 32767),
+    ("zswap", "max_pool_percent"): (0, 100),
+    ("mglru", "min_ttl_ms"): (0, 2**31 - 1),
+}
+# The sysctl range table depends on the kernel (vm.swappiness: 0..100 before 5.8, 0..200 since);
+# the plan is computed on the controller, so it checks against a current kernel and the
+# sysctl module has the last word on the host.
+CURRENT_KERNEL = (6, 1)
 _SYSCTL_KEY = re.compile(r"^[a-z0-9_]+([./][A-Za-z0-9_.\-]+)+$")
 _UNIT = re.compile(r"^[A-Za-z0-9:_.\\@-]+\.(service|slice|scope)$")
 
@@ -263,6 +275,13 @@ def _check_percent(text, name, errors, low=1, high=100):
     return str(text).strip()
 
 
+def _check_int(name, value, bounds, errors):
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.append("%s: %r: give an integer" % (name, value))
+    elif bounds and not bounds[0] <= value <= bounds[1]:
+        errors.append("%s: %r is outside %d..%d" % (name, value, bounds[0], bounds[1]))
+
+
 def _check_value(area, key, value, kind, errors):
     name = "memory_policy_overrides.%s.%s" % (area, key)
     if isinstance(kind, tuple):
@@ -272,8 +291,7 @@ def _check_value(area, key, value, kind, errors):
         if not isinstance(value, bool):
             errors.append("%s: %r: give true or false" % (name, value))
     elif kind == _INT:
-        if isinstance(value, bool) or not isinstance(value, int):
-            errors.append("%s: %r: give an integer" % (name, value))
+        _check_int(name, value, INT_RANGES.get((area, key)), errors)
     elif kind == _SIZE:
         try:
             return to_bytes(value, name=name)
@@ -287,6 +305,15 @@ def _check_value(area, key, value, kind, errors):
     elif not isinstance(value, str) or not value.strip():
         errors.append("%s: %r: give a non-empty string" % (name, value))
     return value
+
+
+def _sysctl_problem(key, value):
+    """Why the sysctl module would refuse ``key = value`` on a current kernel; None when it would not."""
+    try:
+        canonical, _path = _sysctl_rules.parse_key(key, name="memory_policy_overrides.sysctl")
+        return _sysctl_rules.check_range(canonical, _sysctl_rules.normalize_value(value, canonical), CURRENT_KERNEL)
+    except MemwiseError as exc:
+        return str(exc).partition(": ")[2] or str(exc)
 
 
 def _apply_overrides(plan_areas, overrides, errors):
@@ -307,6 +334,10 @@ def _apply_overrides(plan_areas, overrides, errors):
                         "memory_policy_overrides.sysctl.%s: %r: give a sysctl key (vm.swappiness) and a number, "
                         "text or list" % (key, given)
                     )
+                    continue
+                problem = _sysctl_problem(str(key), given)
+                if problem:
+                    errors.append("memory_policy_overrides.sysctl.%s: %r: %s" % (key, given, problem))
                     continue
                 value = given
             elif key not in AREAS[area]:

@@ -59,7 +59,9 @@ _value:
   description:
     - C(changed) (module -> list of changed settings; a unit's are named C(UNIT.Property)), C(changed_modules)
       (in the order the role applies them), C(values) (module -> changed setting -> C(before) and C(after) of
-      the first of its layers that moves, C(live), C(file) or C(cgroup), as the module reported them) and
+      the first of its layers that moves, C(live), C(file) or C(cgroup), as the module reported them),
+      C(layers) (module -> changed setting -> every layer that moves -> C(before) and C(after); in check mode
+      C(before) is what the host has live and persisted, C(after) what the plan wants: the audit's drift) and
       C(line) (profile, RAM tier and RAM, what changed).
   type: dict
 """
@@ -79,25 +81,35 @@ def _changed_settings(result):
     return list(result.get("changed_settings") or ["(changed)"])
 
 
+LAYERS = ("live", "file", "cgroup")
+
+
 def _moved(result):
-    """Changed setting -> {before, after} of its first layer that moves (live, file, cgroup)."""
+    """Changed setting -> {layer: {before, after}} of every layer that moves (live, file, cgroup)."""
     if not isinstance(result, dict) or result.get("skipped") or not result.get("changed"):
         return {}
     if "results" in result:
-        values = {}
+        moved = {}
         for item in result["results"]:
             unit = (item.get("item") or {}).get("unit") if isinstance(item.get("item"), dict) else None
-            values.update(("%s.%s" % (unit, name) if unit else name, pair) for name, pair in _moved(item).items())
-        return values
-    values = {}
+            moved.update(("%s.%s" % (unit, name) if unit else name, layers) for name, layers in _moved(item).items())
+        return moved
+    moved = {}
     for name in result.get("changed_settings") or []:
         layers = (result.get("settings") or {}).get(name) or {}
-        for layer in ("live", "file", "cgroup"):
+        moving = {}
+        for layer in LAYERS:
             pair = layers.get(layer)
             if isinstance(pair, dict) and pair.get("before") != pair.get("after"):
-                values[name] = {"before": pair.get("before"), "after": pair.get("after")}
-                break
-    return values
+                moving[layer] = {"before": pair.get("before"), "after": pair.get("after")}
+        if moving:
+            moved[name] = moving
+    return moved
+
+
+def _first(layers):
+    """{before, after} of the first layer that moves."""
+    return next(iter(layers.values()))
 
 
 def _gib(value):
@@ -123,8 +135,9 @@ def policy_changes(plan, check_mode=False, **results):
     )
     if plan.get("oomd", {}).get("missing"):
         line += "; no systemd-oomd: %s" % "; ".join(plan["oomd"]["missing"])
-    values = {name: _moved(results.get(name)) for name in changed}
-    return {"changed": changed, "changed_modules": list(changed), "values": values, "line": line}
+    layers = {name: _moved(results.get(name)) for name in changed}
+    values = {name: {setting: _first(moving) for setting, moving in layers[name].items()} for name in changed}
+    return {"changed": changed, "changed_modules": list(changed), "values": values, "layers": layers, "line": line}
 
 
 class FilterModule:

@@ -19,6 +19,7 @@ def test_nothing_changed():
         "changed": {},
         "changed_modules": [],
         "values": {},
+        "layers": {},
         "line": "profile server, tier 1-4G (1 GiB RAM): no change",
     }
 
@@ -48,6 +49,28 @@ def test_values_are_the_first_layer_that_moves():
     assert out["values"] == {
         "sysctl": {"vm.swappiness": {"before": None, "after": "60"}},
         "unit_resources": {"workload.slice.MemoryHigh": {"before": "max", "after": "644245094"}},
+    }
+
+
+def test_layers_name_every_layer_that_moves_live_and_persisted():
+    sysctl = {
+        "changed": True,
+        "changed_settings": ["vm.swappiness", "vm.page-cluster"],
+        "settings": {
+            "vm.swappiness": {"live": {"before": "30", "after": "60"}, "file": {"before": "30", "after": "60"}},
+            "vm.page-cluster": {"live": {"before": "3", "after": "3"}, "file": {"before": None, "after": "3"}},
+        },
+    }
+    out = policy_changes(PLAN, sysctl=sysctl, check_mode=True)
+    assert out["layers"] == {
+        "sysctl": {
+            "vm.swappiness": {"live": {"before": "30", "after": "60"}, "file": {"before": "30", "after": "60"}},
+            "vm.page-cluster": {"file": {"before": None, "after": "3"}},
+        }
+    }
+    assert out["values"]["sysctl"] == {
+        "vm.swappiness": {"before": "30", "after": "60"},
+        "vm.page-cluster": {"before": None, "after": "3"},
     }
 
 

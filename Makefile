@@ -99,8 +99,8 @@ lint: collection ## ansible-lint (production profile), ruff, changelog and docs 
 sanity: collection ## ansible-test sanity (offline) on a staged copy under ansible_collections/
 	$(BIN)/python tests/tools/sanity.py --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-units: collection ## pytest over captured fixtures (tests/unit) and the VM harness' pure logic
-	PYTHONPATH=$(COLLECTIONS) pytest -q -n 2 -p no:cacheprovider tests/unit tests/vm/test_vmctl.py
+units: collection ## pytest over captured fixtures (tests/unit), the VM harness' pure logic, the fleet simulator
+	PYTHONPATH=$(COLLECTIONS) pytest -q -n 2 -p no:cacheprovider tests/unit tests/vm/test_vmctl.py tests/fleet/test_fleetctl.py
 
 harness: collection images ## Kill `make integration` halfway and prove no qemu or overlay is left
 	pytest -q -p no:cacheprovider tests/vm/test_kill.py

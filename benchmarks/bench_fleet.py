@@ -335,9 +335,8 @@ def report_alone(size, work, env, facts_source):
             {"all": {"vars": {"ansible_host": "127.0.0.9", "ansible_port": 1}, "hosts": dict.fromkeys(names)}}, handle
         )
     env = dict(env, ANSIBLE_CACHE_PLUGIN="jsonfile", ANSIBLE_CACHE_PLUGIN_CONNECTION=cache)
-    result = run_gather(
-        inventory, work, "alone-%d" % size, 10, env, None, size, ("-e", "memwise_report_from_cache=true")
-    )
+    extra = ("-e", "memwise_report_from_cache=true")
+    result = run_gather(inventory, work, "alone-%d" % size, forks=10, env=env, state=None, hosts=size, extra=extra)
     result["hosts"] = size
     return result
 
@@ -506,15 +505,18 @@ def main(argv=None):
         "sizes": {},
     }
     with tempfile.TemporaryDirectory(prefix="memwise-bench-fleet-") as work:
+        # Each phase's figures are written as soon as they are known: a later failure keeps them.
         for size in args.hosts:
             samples = fleet_round(size, args, work, env, args.rounds)
             result["sizes"][str(size)] = {side: summary(runs) for side, runs in samples.items()}
+            common.write_result("fleet", dict(result, partial=True))
+        facts = seed_cache(work, env)
+        result["report_alone"] = report_alone(args.report_hosts or args.hosts[-1], work, env, facts)
+        common.write_result("fleet", dict(result, partial=True))
         if args.tune:
             tune_size = next((s for s in args.hosts if s >= 10), args.hosts[-1])
             result["tuning_hosts"] = tune_size
             result["tuning"] = tuning(tune_size, args, work, args.rounds)
-        facts = seed_cache(work, env)
-        result["report_alone"] = report_alone(args.report_hosts or args.hosts[-1], work, env, facts)
     sizes = result["sizes"]
     if "10" in sizes and "200" in sizes:
         result["growth_200_vs_10"] = round(

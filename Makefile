@@ -122,7 +122,7 @@ build: collection ## ansible-galaxy collection build, then check the tarball's c
 	ansible-galaxy collection build --force --output-path $(BUILD)/dist .
 	$(BIN)/python tests/tools/check_tarball.py $(BUILD)/dist/memwise-linux-*.tar.gz
 
-bench: collection images ## Benchmarks (BENCH="facts sysctl unit_resources vm_harness suite policy"); results in benchmarks/results
+bench: collection images ## Benchmarks (BENCH="facts sysctl unit_resources vm_harness suite policy fleet"); results in benchmarks/results
 	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt  # the baselines (ansible.posix), benchmarks only
 	$(VMSESSION) $(BIN)/python benchmarks/run.py $(BENCH)
 

@@ -99,8 +99,8 @@ lint: collection ## ansible-lint (production profile), ruff, changelog and docs 
 sanity: collection ## ansible-test sanity (offline) on a staged copy under ansible_collections/
 	$(BIN)/python tests/tools/sanity.py --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
-units: collection ## pytest over captured fixtures (tests/unit) and the VM harness' pure logic
-	PYTHONPATH=$(COLLECTIONS) pytest -q -n 2 -p no:cacheprovider tests/unit tests/vm/test_vmctl.py
+units: collection ## pytest over captured fixtures (tests/unit), the VM harness' pure logic, the fleet simulator
+	PYTHONPATH=$(COLLECTIONS) pytest -q -n 2 -p no:cacheprovider tests/unit tests/vm/test_vmctl.py tests/fleet/test_fleetctl.py
 
 harness: collection images ## Kill `make integration` halfway and prove no qemu or overlay is left
 	pytest -q -p no:cacheprovider tests/vm/test_kill.py
@@ -122,7 +122,7 @@ build: collection ## ansible-galaxy collection build, then check the tarball's c
 	ansible-galaxy collection build --force --output-path $(BUILD)/dist .
 	$(BIN)/python tests/tools/check_tarball.py $(BUILD)/dist/memwise-linux-*.tar.gz
 
-bench: collection images ## Benchmarks (BENCH="facts sysctl unit_resources vm_harness suite policy"); results in benchmarks/results
+bench: collection images ## Benchmarks (BENCH="facts sysctl unit_resources vm_harness suite policy fleet"); results in benchmarks/results
 	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt  # the baselines (ansible.posix), benchmarks only
 	$(VMSESSION) $(BIN)/python benchmarks/run.py $(BENCH)
 

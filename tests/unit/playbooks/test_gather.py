@@ -344,3 +344,29 @@ def test_policy_report_html_in_chromium(policy_report):
     if proc.returncode == 2 and "no Chromium found" in proc.stdout:
         pytest.skip(proc.stdout.strip())
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_report_from_the_fact_cache_contacts_no_host(tmp_path, monkeypatch):
+    """Gather once into a jsonfile cache, then build the report from it: the cached host is ok, even though
+    its address now leads nowhere, and a host without cached facts is no_facts."""
+    monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN", "jsonfile")
+    monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(tmp_path / "cache"))
+    first = tmp_path / "first"
+    first.mkdir()
+    gathered = _gather(first, {"localhost": LOCAL})
+    assert gathered.returncode == 0, gathered.stdout + gathered.stderr
+    assert os.listdir(tmp_path / "cache")
+
+    second = tmp_path / "second"
+    second.mkdir()
+    nowhere = {"ansible_connection": "ssh", "ansible_host": "127.0.0.9", "ansible_port": 1}
+    cached = _gather(second, {"localhost": nowhere, "stranger": nowhere}, "-e", "memwise_report_from_cache=true")
+    assert cached.returncode == 0, cached.stdout + cached.stderr
+    assert "Gather memory facts" not in re.findall(r"TASK \[([^\]]+)\]", cached.stdout)
+    report = json.loads((second / "memwise-report" / "report.json").read_text())
+    statuses = {row["host"]: row["status"] for row in report["hosts"]}
+    assert statuses == {"localhost": "ok", "stranger": "no_facts"}
+    row = next(r for r in report["hosts"] if r["host"] == "localhost")
+    assert (
+        row["mem_total"] == json.loads((first / "memwise-report" / "report.json").read_text())["hosts"][0]["mem_total"]
+    )

@@ -20,7 +20,10 @@ from ansible.module_utils import basic
 from ansible_collections.memwise.linux.plugins.module_utils import _module
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
-MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if not p.stem.startswith("_"))
+ALL_MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if not p.stem.startswith("_"))
+# Documentation of an action plugin that does the work on the controller (no main()).
+DOC_ONLY = [m for m in ALL_MODULES if "def main" not in (ROOT / "plugins" / "modules" / (m + ".py")).read_text()]
+MODULES = [m for m in ALL_MODULES if m not in DOC_ONLY]
 APPLY = [m for m in MODULES if m != "memory_facts"]
 
 # One name per concept: (type, default) where a module has the option. None: any default.
@@ -227,3 +230,11 @@ def test_the_conventions_guide_names_every_common_option():
     guide = (ROOT / "docs" / "docsite" / "rst" / "conventions.rst").read_text()
     assert not [option for option in COMMON_OPTIONS if "``%s``" % option not in guide]
     assert not [key for key in REQUIRED_RETURNS if "``%s``" % key not in guide]
+
+
+def test_doc_only_modules_document_an_action_plugin():
+    assert DOC_ONLY == ["report_files"]
+    for name in DOC_ONLY:
+        assert (ROOT / "plugins" / "action" / (name + ".py")).exists(), "%s documents no action plugin" % name
+        assert _doc(name)["module"] == name
+        assert _constant(name, "EXAMPLES").startswith("\n---") and _constant(name, "RETURN")

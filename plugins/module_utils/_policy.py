@@ -52,6 +52,9 @@ RULES = {
     "zram-priority": "zram above disk swap (priority 100)",
     "zswap-on": "zswap in front of disk swap: zstd, zsmalloc, 20% of RAM (the kernel's default pool size)",
     "zswap-off": "zswap off: the profile swaps to zram, and zswap in front of zram compresses pages twice",
+    "zswap-missing": "This kernel has no zswap (no /sys/module/zswap/parameters); nothing is set",
+    "zswap-no-zpool": "This kernel has no zswap zpool parameter (Linux 6.15 removed it: zsmalloc is the only "
+    "pool); the pool is not set",
     "swappiness-default": "vm.swappiness 60 (the kernel's balance): cold anonymous pages are reclaimed like cold files",
     "swappiness-zram": "vm.swappiness 100 with zram: swapping to compressed RAM is cheaper than dropping page cache",
     "swappiness-database": "vm.swappiness 1 (MongoDB production notes; tuned's postgresql profile uses 3): the "
@@ -231,6 +234,15 @@ def _mm(profile, facts):
     else:
         areas["mglru"] = {"enabled": _value(True, "mglru-on"), "min_ttl_ms": _value(0, "mglru-ttl-0")}
     return areas
+
+
+def _fit_zswap(areas, facts):
+    """Leave out what this kernel's zswap lacks: all of it, or the zpool parameter (gone in Linux 6.15)."""
+    zswap = facts.get("zswap")
+    if zswap is None:
+        areas["zswap"] = {"enabled": _value(None, "zswap-missing")}
+    elif isinstance(zswap, dict) and "zpool" not in zswap and "zpool" in areas["zswap"]:
+        areas["zswap"]["zpool"] = _value(None, "zswap-no-zpool")
 
 
 def _oomd(profile):
@@ -443,6 +455,7 @@ def plan(facts, profile="server", *, overrides=None, protect=None, limit=None, o
     areas = _storage(profile, ram)
     areas["sysctl"] = _sysctl(profile, ram)
     areas.update(_mm(profile, facts))
+    _fit_zswap(areas, facts)
     areas["oomd"] = _oomd(profile) if oomd != "off" else {}
     _apply_overrides(areas, overrides or {}, errors)
     if errors:
@@ -488,7 +501,14 @@ def module_args(areas, oomd_on):
     """The arguments of each module the role calls; None where the module has nothing to do."""
     swap = _plain(areas["swap"])
     zram = _plain(areas["zram"])
-    mm = {"thp": _plain(areas["thp"]), "ksm": _plain(areas["ksm"]), "zswap": _plain(areas["zswap"])}
+    zswap_off = (areas["zswap"].get("enabled") or {}).get("value") is False
+    zswap = {
+        key: entry["value"]
+        for key, entry in areas["zswap"].items()
+        # Off: the profile's compressor and pool do not matter (and may not exist); overrides stay.
+        if entry["value"] is not None and (not zswap_off or key == "enabled" or entry["rule"] == "override")
+    }
+    mm = {"thp": _plain(areas["thp"]), "ksm": _plain(areas["ksm"]), "zswap": zswap or None}
     mglru = _plain(areas["mglru"])
     if mglru.get("enabled") is not None:
         mm["mglru"] = mglru

@@ -336,3 +336,23 @@ def test_deb12_and_deb13_captures_plan_alike_for_the_same_ram():
     thirteen = _policy.plan(facts_with(TIERS["1G VM"][0], DEB13), "server")
     assert twelve["modules"] == thirteen["modules"]
     assert twelve["oomd"]["enabled"] and thirteen["oomd"]["enabled"]
+
+
+def test_zswap_fits_the_kernel_and_off_sends_only_what_was_asked():
+    facts = facts_with(TIERS["1G VM"][0])
+    facts["zswap"] = {key: value for key, value in facts["zswap"].items() if key != "zpool"}
+    plan = _policy.plan(facts, "server")
+    assert plan["settings"]["zswap.zpool"] == {"value": None, "rule": "zswap-no-zpool"}
+    assert plan["modules"]["mm_tunables"]["zswap"] == {"enabled": True, "compressor": "zstd", "max_pool_percent": 20}
+
+    off = _policy.plan(facts_with(TIERS["1G VM"][0]), "server", overrides={"zswap": {"enabled": False}})
+    assert off["modules"]["mm_tunables"]["zswap"] == {"enabled": False}
+    off = _policy.plan(
+        facts_with(TIERS["1G VM"][0]), "server", overrides={"zswap": {"enabled": False, "max_pool_percent": 10}}
+    )
+    assert off["modules"]["mm_tunables"]["zswap"] == {"enabled": False, "max_pool_percent": 10}
+
+    facts["zswap"] = None
+    plan = _policy.plan(facts, "server")
+    assert plan["settings"]["zswap.enabled"] == {"value": None, "rule": "zswap-missing"}
+    assert plan["modules"]["mm_tunables"]["zswap"] is None

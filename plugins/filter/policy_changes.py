@@ -61,7 +61,7 @@ _value:
       (in the order the role applies them), C(values) (module -> changed setting -> C(before) and C(after) of
       the first of its layers that moves, C(live), C(file) or C(cgroup), as the module reported them),
       C(layers) (module -> changed setting -> every layer that moves -> C(before) and C(after); in check mode
-      C(before) is what the host has live and persisted, C(after) what the plan wants: the audit's drift) and
+      C(before) is what the host has live and persisted, C(after) what the plan wants, which is the audit's drift) and
       C(line) (profile, RAM tier and RAM, what changed).
   type: dict
 """

@@ -31,6 +31,14 @@ from ansible_collections.memwise.linux.plugins.module_utils._errors import Memwi
 from ansible_collections.memwise.linux.plugins.module_utils._lock import HostLock
 
 
+class _Refused(Exception):
+    """ansible-core's own validation failed while the module object was being built."""
+
+    def __init__(self, result):
+        super().__init__(result.get("msg"))
+        self.result = result
+
+
 def new_module(module_class, **kwargs):
     """``module_class(**kwargs)`` (AnsibleModule), failing clearly where ansible-core names nothing.
 
@@ -39,41 +47,59 @@ def new_module(module_class, **kwargs):
     ``argument of type 'bool' is not iterable``, a string fails with ``dictionary
     requested, could not parse JSON or key=value``; and an integer option given
     infinity (JSON ``Infinity``, YAML ``.inf``) crashes it with ``OverflowError``.
-    When the spec has sub-options, the parameters are first read with those options
-    loosened to ``raw`` (``no_log``, so the invocation is logged once) and every
-    misplaced value is reported by name; when ansible-core's validation raises, the
-    parameters are read loosely again, numbers included, and the task fails naming
-    the option and value, never with a raw traceback.
+    When its validation fails or raises, the parameters are read again with those
+    options loosened to ``raw`` (``no_log``, so the invocation is logged once) and
+    the task fails naming each misshapen option and value; any other validation
+    failure keeps ansible-core's message, and nothing ends in a raw traceback.
     """
-    spec = kwargs["argument_spec"]
-    if any(option.get("options") for option in spec.values()):
-        _refuse_misshapen(module_class, kwargs, numbers=False)
+
+    class Strict(module_class):
+        """Reports a validation failure during construction as ``_Refused`` instead of exiting."""
+
+        _building = True
+
+        def fail_json(self, msg=None, **result):
+            if self._building:
+                raise _Refused(dict(result, msg=msg))
+            return super().fail_json(msg=msg, **result)
+
     try:
-        return module_class(**kwargs)
-    except (OverflowError, TypeError, ValueError, AttributeError) as exc:
-        _refuse_misshapen(module_class, kwargs, numbers=True, crash=exc)
+        module = Strict(**kwargs)
+    except _Refused as refused:
+        _refuse_misshapen(module_class, kwargs, refused.result)
         raise  # not reached: _refuse_misshapen ends the module
+    except (OverflowError, TypeError, ValueError, AttributeError) as exc:
+        _refuse_misshapen(
+            module_class,
+            kwargs,
+            {
+                "msg": "invalid options, nothing changed: ansible-core could "
+                "not check them (%s: %s)" % (type(exc).__name__, exc)
+            },
+        )
+        raise
+    module._building = False
+    return module
 
 
-def _refuse_misshapen(module_class, kwargs, numbers, crash=None):
-    """Read the parameters with a loosened spec; fail naming each misshapen value (or the crash)."""
+def _refuse_misshapen(module_class, kwargs, fallback):
+    """Read the parameters with a loosened spec and fail naming each misshapen value (else with ``fallback``)."""
     spec = kwargs["argument_spec"]
-    loose = module_class(**dict(kwargs, argument_spec=_loosen(spec, numbers), no_log=True))
-    problems = _misshapen(spec, loose.params, "", numbers)
-    if not problems and crash is not None:
-        problems = ["ansible-core could not check them (%s: %s)" % (type(crash).__name__, crash)]
+    loose = module_class(**dict(kwargs, argument_spec=_loosen(spec), no_log=True))
+    problems = _misshapen(spec, loose.params, "")
     if problems:
         loose.fail_json(msg="invalid options, nothing changed: " + "; ".join(problems))
+    loose.fail_json(**fallback)
 
 
 NUMBERS = ("int", "float")
 
 
-def _loosen(spec, numbers):
-    """``spec`` with every option that has sub-options (and with ``numbers``, every number) taken as ``raw``."""
+def _loosen(spec):
+    """``spec`` with every option that has sub-options, and every number, taken as ``raw``."""
     loose = {}
     for name, option in spec.items():
-        if option.get("options") or (numbers and option.get("type") in NUMBERS):
+        if option.get("options") or option.get("type") in NUMBERS:
             loose[name] = {k: v for k, v in option.items() if k in ("aliases", "required", "default")}
             loose[name]["type"] = "raw"
         else:
@@ -87,16 +113,16 @@ def _not_finite(value):
     return isinstance(value, str) and value.strip().lower().lstrip("+-") in ("inf", "infinity", "nan")
 
 
-def _misshapen(spec, params, prefix, numbers):
-    """One message per option with sub-options whose value is not a dictionary and, with ``numbers``,
-    per number option given infinity or NaN (searched recursively)."""
+def _misshapen(spec, params, prefix):
+    """One message per option with sub-options whose value is not a dictionary, and per number
+    option given infinity or NaN (searched recursively)."""
     problems = []
     for name, option in spec.items():
         sub = option.get("options")
         value = (params or {}).get(name)
         if value is None:
             continue
-        if numbers and option.get("type") in NUMBERS and _not_finite(value):
+        if option.get("type") in NUMBERS and _not_finite(value):
             problems.append(
                 "%s%s: %r is not a finite number; give a %s"
                 % (prefix, name, value, "whole number" if option["type"] == "int" else "number")
@@ -106,7 +132,7 @@ def _misshapen(spec, params, prefix, numbers):
         values = value if option.get("type") == "list" and isinstance(value, list) else [value]
         for item in values:
             if isinstance(item, dict):
-                problems += _misshapen(sub, item, prefix + name + ".", numbers)
+                problems += _misshapen(sub, item, prefix + name + ".")
                 continue
             example = next(iter(sub), "option")
             problems.append(

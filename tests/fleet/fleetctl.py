@@ -387,18 +387,7 @@ def up(state, count, watch_pid=None, timeout=30):
                 "owner": owner,
                 "owner_start": owner_start,
             }
-            metapath = os.path.join(state, name + ".json")
-            with open(metapath, "w") as f:
-                json.dump(meta, f, indent=2)
-            with open(os.path.join(state, name + ".guard.log"), "w") as glog:
-                subprocess.Popen(
-                    [sys.executable, os.path.abspath(__file__), "_guard", "--meta", metapath],
-                    stdin=subprocess.DEVNULL,
-                    stdout=glog,
-                    stderr=glog,
-                    start_new_session=True,
-                    close_fds=True,
-                )
+            vmctl.spawn_guard(os.path.abspath(__file__), state, name, meta)
             targets.append(meta)
         _write_fleet(state, targets)
         wait_listening(state, targets, timeout)

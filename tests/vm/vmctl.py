@@ -580,6 +580,24 @@ def vm_argv(vm, image, accel, *, overlay, extra, port):
     return argv
 
 
+def spawn_guard(script, state, name, meta):
+    """Write ``meta`` to ``STATE/NAME.json`` and start ``script _guard`` on it in a session of its own
+    (so a signal to the caller's group does not reach it); return the meta file's path."""
+    metapath = os.path.join(state, name + ".json")
+    with open(metapath, "w") as f:
+        json.dump(meta, f, indent=2)
+    with open(os.path.join(state, name + ".guard.log"), "w") as glog:
+        subprocess.Popen(
+            [sys.executable, script, "_guard", "--meta", metapath],
+            stdin=subprocess.DEVNULL,
+            stdout=glog,
+            stderr=glog,
+            start_new_session=True,
+            close_fds=True,
+        )
+    return metapath
+
+
 def start_vm(vm, state, key, accel, image, *, snapshot=None, qmp=None, keep_overlay=False, workdir=None):
     """Start one VM under its guard: cold from the base image, or restored from ``snapshot``."""
     name = vm["name"]
@@ -614,19 +632,8 @@ def start_vm(vm, state, key, accel, image, *, snapshot=None, qmp=None, keep_over
         snapshot=snapshot,
         started=time.time(),
     )
-    metapath = os.path.join(state, name + ".json")
-    with open(metapath, "w") as f:
-        json.dump(meta, f, indent=2)
     open(meta["log"], "w").close()
-    with open(os.path.join(state, name + ".guard.log"), "w") as glog:
-        subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "_guard", "--meta", metapath],
-            stdin=subprocess.DEVNULL,
-            stdout=glog,
-            stderr=glog,
-            start_new_session=True,
-            close_fds=True,
-        )
+    metapath = spawn_guard(os.path.abspath(__file__), state, name, meta)
     deadline = time.time() + 10
     while time.time() < deadline:
         with open(metapath) as f:

@@ -16,6 +16,8 @@ import pytest
 from ansible_collections.memwise.linux.plugins.module_utils import _lock, _module
 from ansible_collections.memwise.linux.plugins.module_utils._errors import MemwiseError
 
+from .test_module import Ended, FakeModule
+
 HOLD = """
 import sys, time
 sys.path[:0] = %r
@@ -79,28 +81,8 @@ def test_negative_timeout_and_unopenable_lock_are_refused(tmp_path):
             pass
 
 
-class Ended(Exception):
-    pass
-
-
-class Module:
+class Module(FakeModule):
     _name = "memwise.linux.sysctl"
-
-    def __init__(self, params):
-        self.params = params
-        self.warnings = []
-        self.ended = None
-
-    def warn(self, text):
-        self.warnings.append(text)
-
-    def exit_json(self, **result):
-        self.ended = ("exit", result)
-        raise Ended
-
-    def fail_json(self, **result):
-        self.ended = ("fail", result)
-        raise Ended
 
 
 def _run(module, body):

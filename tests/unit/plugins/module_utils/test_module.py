@@ -17,9 +17,13 @@ class Ended(Exception):
 class FakeModule:
     _name = "memwise.linux.example"
 
-    def __init__(self):
+    def __init__(self, params=None):
         self.ended = None
-        self.params = {}
+        self.params = params or {}
+        self.warnings = []
+
+    def warn(self, text):
+        self.warnings.append(text)
 
     def exit_json(self, **result):
         self.ended = ("exit", result)
